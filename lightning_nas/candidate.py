@@ -1,0 +1,66 @@
+"""The candidate LightningModule: a freshly initialised network trained on ONE fixed batch with
+
+    loss = beta * sum_i (1 - CKA_i) + (1 - beta) * cross_entropy          (HW-EvRSNAS Eq. 3)
+
+The network, its tap names, the probe batch's reference features and the optimiser settings are
+injected; the module knows nothing about search spaces or genotypes."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from lightning_nas.cka import linear_cka
+from lightning_nas.taps import FeatureTaps
+
+
+class CandidateModule(L.LightningModule):
+    def __init__(
+        self,
+        network: nn.Module,
+        tap_names: list[str],
+        reference_features: list[torch.Tensor],
+        beta: float = 0.8,
+        lr: float = 0.1,
+        momentum: float = 0.9,
+        weight_decay: float = 5e-4,
+        log_every_step: bool = True,
+    ) -> None:
+        super().__init__()
+        self.network = network
+        self.taps = FeatureTaps(network, tap_names)
+        self.reference_features = reference_features
+        self.beta, self.lr, self.momentum, self.weight_decay = beta, lr, momentum, weight_decay
+        self.log_every_step = log_every_step
+        self.last_losses: dict[str, float] = {}
+
+    def cka_per_layer(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, feats = self.taps(x)
+        cka = torch.stack([linear_cka(r, f) for r, f in zip(self.reference_features, feats, strict=True)])
+        return logits, cka
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _idx: int) -> torch.Tensor:
+        x, y = batch
+        logits, cka = self.cka_per_layer(x)
+        cka_loss = (1.0 - cka).sum()
+        ce = F.cross_entropy(logits, y)
+        loss = self.beta * cka_loss + (1.0 - self.beta) * ce
+        if self.log_every_step:
+            self.log_dict({f"cka_{i}": c for i, c in enumerate(cka.detach())}, on_step=True)
+            self.log_dict({"loss": loss.detach(), "ce": ce.detach(), "cka_loss": cka_loss.detach()}, on_step=True)
+        self.last_losses = {"loss": float(loss), "ce": float(ce), "cka_loss": float(cka_loss)}
+        return loss
+
+    @torch.no_grad()
+    def score(self, x: torch.Tensor, bn_mode: str = "train") -> torch.Tensor:
+        """Per-layer CKA of the (trained) network on the probe batch; RMI = its sum."""
+        was_training = self.network.training
+        self.network.train(bn_mode == "train")
+        _, cka = self.cka_per_layer(x)
+        self.network.train(was_training)
+        return cka
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.SGD(self.parameters(), lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)

@@ -1,0 +1,133 @@
+"""The run configuration: one dataclass per section, every knob a key with the paper's default.
+
+Parsed with jsonargparse, LightningCLI style: `--config FILE.yaml` plus dotted overrides such as
+`--cost.budget 4.0 --search.population 20`; `--print_config` shows the resolved config."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonargparse import ActionConfigFile, ArgumentParser
+
+from lightning_nas.costs import ConstraintConfig
+from lightning_nas.errors import ConfigError
+from lightning_nas.ga import GAConfig
+from lightning_nas.probe import ProbeConfig
+from lightning_nas.proxy import ProxyConfig
+from lightning_nas.reference.loader import ReferenceConfig
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml"
+
+
+@dataclass
+class DataConfig:
+    """name: digits | cifar10 | cifar100 | imagefolder | imagenet16-120; root: where the files are;
+    download: allow torchvision to download CIFAR; resolution: input size for digits / imagefolder."""
+
+    name: str = "cifar10"
+    root: str | None = None
+    download: bool = False
+    resolution: int | None = None
+    batch_size: int = 128
+    num_workers: int = 0
+    val_fraction: float = 0.1
+    split_seed: int = 0
+
+
+@dataclass
+class SpaceConfig:
+    """name: nb201 | ofa_mbv3. NB201: C, N size the network the proxy trains (paper 16, 5; smaller is a
+    CPU proxy); full_C, full_N size the benchmark network that costs and fine-tuning use."""
+
+    name: str = "nb201"
+    C: int = 16
+    N: int = 5
+    full_C: int = 16
+    full_N: int = 5
+
+
+@dataclass
+class CostConfig(ConstraintConfig):
+    """The main constraint (metric, budget, ...) plus `extra` constraints whose penalties add up;
+    normalized: penalty (Omega - cost) / Omega instead of Omega - cost."""
+
+    normalized: bool = False
+    extra: list[ConstraintConfig] = field(default_factory=list)
+
+    def constraints(self) -> list[ConstraintConfig]:
+        main = ConstraintConfig(self.metric, self.budget, self.table, self.dataset, self.device)
+        return [main, *self.extra]
+
+
+@dataclass
+class FinetuneConfig:
+    """Fine-tune the winner after the search (`enabled`), see `python -m lightning_nas.finetune`."""
+
+    enabled: bool = False
+
+
+@dataclass
+class RunConfig:
+    name: str = "search"
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
+    reference: ReferenceConfig = field(default_factory=ReferenceConfig)
+    space: SpaceConfig = field(default_factory=SpaceConfig)
+    proxy: ProxyConfig = field(default_factory=ProxyConfig)
+    cost: CostConfig = field(default_factory=CostConfig)
+    search: GAConfig = field(default_factory=GAConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    run_dir: str | None = None
+    runs_root: str = "runs"
+    tb_logs: str = "tb_logs"
+    resume: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def make_parser(prog: str, description: str) -> ArgumentParser:
+    parser = ArgumentParser(prog=prog, description=description, exit_on_error=False, default_meta=False)
+    parser.add_argument("--config", action=ActionConfigFile, help="YAML config file")
+    parser.add_class_arguments(RunConfig, nested_key=None, as_group=False)
+    return parser
+
+
+def parse_config(
+    argv: list[str] | None,
+    prog: str = "lightning_nas.search",
+    description: str = "",
+    extra: Any = None,
+    default_config: Path | None = QUICKSTART,
+) -> tuple[RunConfig, Any]:
+    """Parse argv into a RunConfig (and the namespace, for extra arguments added by `extra(parser)`).
+    Without `--config`, `default_config` (the embedded quick start) is used."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = make_parser(prog, description)
+    if extra is not None:
+        extra(parser)
+    if default_config is not None and not any(a == "--config" or a.startswith("--config=") for a in argv):
+        argv = ["--config", str(default_config), *argv]
+    try:
+        ns = parser.parse_args(argv)
+        init = parser.instantiate(ns)
+    except (argparse.ArgumentError, TypeError, ValueError) as err:
+        raise ConfigError(" ".join(str(err).split())) from None
+    fields = {k: init[k] for k in RunConfig.__dataclass_fields__}
+    return RunConfig(**fields), init
+
+
+def config_to_yaml(cfg: RunConfig) -> str:
+    import yaml
+
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
+
+
+def config_from_yaml(path: Path) -> RunConfig:
+    cfg, _ = parse_config(["--config", str(path)], default_config=None)
+    return cfg

@@ -1,0 +1,42 @@
+"""FLOPs (millions of multiply-accumulates) and parameters (millions) of the full-size network,
+as the space counts them (for NB201 exactly as NAS-Bench-201 does)."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+from lightning_nas.spaces.base import Genotype, SearchSpace
+
+
+class ComplexityCost:
+    """`kind` is `flops` (MFLOPs) or `params` (M)."""
+
+    def __init__(self, space: SearchSpace, kind: str) -> None:
+        self.space = space
+        self.kind = kind
+        self.name = kind
+        self.unit = "MFLOPs" if kind == "flops" else "M params"
+        self._cache: dict[str, float] = {}
+
+    def cost(self, genotype: Genotype) -> float:
+        key = self.space.key(genotype)
+        if key not in self._cache:
+            flops, params = self.space.complexity(genotype)
+            self._cache[key] = flops if self.kind == "flops" else params
+        return self._cache[key]
+
+    @functools.lru_cache(maxsize=1)  # noqa: B019 - one model per search
+    def minimum(self) -> float | None:
+        genotypes = self.space.enumerate()
+        if genotypes is None:
+            lower = getattr(self.space, "min_complexity", None)
+            if lower is None:
+                return None
+            flops, params = lower()
+            return flops if self.kind == "flops" else params
+        best = math.inf
+        for g in genotypes:
+            flops, params = self.space.complexity(g)
+            best = min(best, flops if self.kind == "flops" else params)
+        return best

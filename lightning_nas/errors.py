@@ -1,0 +1,49 @@
+"""User-facing errors: one line naming the bad value and the valid choices, exit code 2."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_USAGE = 2
+
+
+class ConfigError(ValueError):
+    """Bad user input (config value, path, architecture). Printed as one line, exit code 2."""
+
+
+def choice_error(what: str, value: object, valid: Iterable[object]) -> ConfigError:
+    """`unknown <what> 'value'; valid: a, b, c`."""
+    return ConfigError(f"unknown {what} {value!r}; valid: {', '.join(map(str, valid))}")
+
+
+def check_choice(what: str, value: object, valid: Iterable[object]) -> None:
+    valid = list(valid)
+    if value not in valid:
+        raise choice_error(what, value, valid)
+
+
+def check_path(what: str, path: object) -> None:
+    """Raise ConfigError when `path` does not exist."""
+    from pathlib import Path
+
+    if path is None or not Path(str(path)).expanduser().exists():
+        raise ConfigError(f"{what} not found: {path!s}")
+
+
+def cli_entry(main: F) -> F:
+    """Wrap a CLI `main` so that ConfigError becomes `error: ...` on stderr and exit code 2."""
+
+    @functools.wraps(main)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return main(*args, **kwargs)
+        except ConfigError as err:
+            print(f"error: {err}", file=sys.stderr)
+            raise SystemExit(EXIT_USAGE) from None
+
+    return wrapper  # type: ignore[return-value]

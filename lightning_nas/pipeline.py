@@ -1,0 +1,82 @@
+"""Assemble a run from its config, cheap and checkable parts first (data → space → costs), then the
+expensive ones (reference model → probe batch → reference features → RMI evaluator)."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from lightning_nas.config import RunConfig
+from lightning_nas.costs import CostModel, build_cost_model
+from lightning_nas.data import ImageDataModule, build_datamodule
+from lightning_nas.errors import ConfigError
+from lightning_nas.probe import ProbeBatch, reference_features, select_probe_batch
+from lightning_nas.proxy import RMIEvaluator
+from lightning_nas.reference.loader import build_reference
+from lightning_nas.spaces import SearchSpace, build_space
+
+
+@dataclass
+class Problem:
+    """The cheap half: dataset, space, cost models and budgets, validated."""
+
+    cfg: RunConfig
+    datamodule: ImageDataModule
+    space: SearchSpace
+    cost_models: list[CostModel]
+    budgets: list[float]
+
+    @property
+    def units(self) -> list[str]:
+        return [m.unit for m in self.cost_models]
+
+
+@dataclass
+class Scorer:
+    """The expensive half: what the RMI proxy needs, and a record of how it was made."""
+
+    evaluator: RMIEvaluator
+    probe: ProbeBatch
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def build_problem(cfg: RunConfig, check_budgets: bool = True) -> Problem:
+    d = cfg.data
+    dm = build_datamodule(d.name, d.root, d.download, d.resolution, d.batch_size, d.num_workers, d.val_fraction, d.split_seed)
+    space = build_space(cfg.space, dm.spec)
+    models, budgets = [], []
+    for c in cfg.cost.constraints():
+        model = build_cost_model(c, space, d.name, dm.spec.resolution, dm.spec.in_channels)
+        if check_budgets:
+            lowest = model.minimum()
+            if lowest is not None and c.budget < lowest and not math.isclose(c.budget, lowest):
+                raise ConfigError(
+                    f"budget {c.budget:g} {model.unit} for {c.metric} is below the cheapest architecture in "
+                    f"{space.name} ({lowest:.6g} {model.unit}); choose a budget >= {lowest:.6g}"
+                )
+        models.append(model)
+        budgets.append(c.budget)
+    return Problem(cfg, dm, space, models, budgets)
+
+
+def build_scorer(problem: Problem) -> Scorer:
+    cfg = problem.cfg
+    dm = problem.datamodule
+    dm.setup()
+    reference, ref_info = build_reference(cfg.reference, dm, cfg.seed)
+    probe = select_probe_batch(dm.train_set(), dm.spec, reference, cfg.probe, cfg.seed, cfg.reference.bn_mode)
+    feats = reference_features(reference, cfg.reference.taps, probe.x, cfg.reference.bn_mode)
+    sample = problem.space.sample(random.Random(0))
+    if len(problem.space.tap_names(sample)) != len(feats):
+        raise ConfigError(
+            f"the reference taps {len(feats)} layers ({', '.join(cfg.reference.taps)}) but the space taps "
+            f"{len(problem.space.tap_names(sample))}; give reference.taps with the same count"
+        )
+    evaluator = RMIEvaluator(problem.space, probe, feats, cfg.proxy, cfg.seed)
+    info = {
+        "reference": ref_info,
+        "probe": {"digest": probe.digest(), "indices": probe.indices, "pool": cfg.probe.pool, "size": cfg.probe.batch_size},
+    }
+    return Scorer(evaluator, probe, info)

@@ -1,0 +1,1 @@
+"""Reference models: CIFAR ResNets, any importable nn.Module, checkpoint loading and training."""

@@ -1,0 +1,140 @@
+"""Build the reference model: a CIFAR ResNet or any importable `nn.Module`, with weights from a
+checkpoint (classic `{'state_dict': ...}` with `module.` prefixes, a plain state_dict, or a Lightning
+checkpoint), or trained here with a Lightning Trainer and cached for later runs."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from lightning_nas.errors import ConfigError
+from lightning_nas.reference.resnet_cifar import DEPTHS, cifar_resnet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReferenceConfig:
+    """arch: resnet20/32/44/56 or an import path `package.module.ClassOrFactory` (called with init_args).
+    checkpoint: weights to load; without one, the model is trained on the dataset and cached.
+    taps: the layers whose outputs are compared with the candidate's (3 for the paper).
+    bn_mode: `train` (batch statistics, as the published code) or `eval`."""
+
+    arch: str = "resnet20"
+    init_args: dict[str, Any] = field(default_factory=dict)
+    checkpoint: str | None = None
+    taps: list[str] = field(default_factory=lambda: ["layer1", "layer2", "layer3"])
+    bn_mode: str = "train"
+    train_epochs: int = 30
+    train_lr: float = 0.1
+    train_batch_size: int = 128
+    cache_dir: str = "~/.cache/lightning_nas"
+
+
+def build_architecture(arch: str, init_args: dict[str, Any], num_classes: int, in_channels: int) -> nn.Module:
+    if arch in DEPTHS:
+        return cifar_resnet(arch, num_classes, in_channels)
+    module_name, _, attr = arch.rpartition(".")
+    if not module_name:
+        raise ConfigError(f"unknown reference arch {arch!r}; valid: {', '.join(DEPTHS)} or an import path pkg.module.Class")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as err:
+        raise ConfigError(f"cannot import reference arch {arch!r}: {err}") from None
+    return factory(**init_args)
+
+
+def clean_state_dict(obj: Any) -> dict[str, torch.Tensor]:
+    """Accept {'state_dict': ...} (classic or Lightning) or a bare state_dict; strip `module.`/`model.`."""
+    state = obj.get("state_dict", obj) if isinstance(obj, dict) else obj
+    if not isinstance(state, dict):
+        raise ConfigError(f"checkpoint holds a {type(state).__name__}, expected a state_dict")
+    out = {}
+    for k, v in state.items():
+        for prefix in ("module.", "model."):
+            if k.startswith(prefix):
+                k = k[len(prefix) :]
+        out[k] = v
+    return out
+
+
+def load_weights(model: nn.Module, path: str | Path) -> None:
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise ConfigError(f"reference checkpoint not found: {path}")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable file is a user error here
+        raise ConfigError(f"cannot read reference checkpoint {path}: {err}") from None
+    try:
+        model.load_state_dict(clean_state_dict(obj))
+    except RuntimeError as err:
+        first = str(err).splitlines()[0:2]
+        raise ConfigError(f"checkpoint {path} does not fit the reference arch: {' '.join(first)}") from None
+
+
+def cache_path(cfg: ReferenceConfig, dataset: str, resolution: int, seed: int) -> Path:
+    return Path(cfg.cache_dir).expanduser() / "references" / f"{dataset}-r{resolution}-{cfg.arch}-s{seed}-e{cfg.train_epochs}.pt"
+
+
+def train_reference(model: nn.Module, datamodule: Any, cfg: ReferenceConfig, seed: int) -> float:
+    """Train with a Lightning Trainer; returns the test top-1 accuracy (%)."""
+    import lightning as L
+
+    from lightning_nas.classifier import ClassifierModule
+    from lightning_nas.quiet import quiet_lightning
+
+    module = ClassifierModule(model, datamodule.spec.num_classes, lr=cfg.train_lr, max_epochs=cfg.train_epochs)
+    datamodule.batch_size = cfg.train_batch_size
+    with quiet_lightning():
+        L.seed_everything(seed, verbose=False)
+        trainer = L.Trainer(
+            max_epochs=cfg.train_epochs,
+            accelerator="cpu",
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            limit_val_batches=0,
+        )
+        trainer.fit(module, datamodule=datamodule)
+        result = trainer.test(module, datamodule=datamodule, verbose=False)
+    return 100.0 * float(result[0]["test_acc"])
+
+
+def build_reference(cfg: ReferenceConfig, datamodule: Any, seed: int) -> tuple[nn.Module, dict[str, Any]]:
+    """The reference model with weights, and a record of where they came from (for the run directory)."""
+    spec = datamodule.spec
+    model = build_architecture(cfg.arch, cfg.init_args, spec.num_classes, spec.in_channels)
+    info: dict[str, Any] = {"arch": cfg.arch, "taps": list(cfg.taps), "bn_mode": cfg.bn_mode}
+    if cfg.checkpoint:
+        load_weights(model, cfg.checkpoint)
+        info["checkpoint"] = str(Path(cfg.checkpoint).expanduser())
+        return model, info
+    path = cache_path(cfg, spec.name, spec.resolution, seed)
+    if path.exists():
+        load_weights(model, path)
+        info.update(checkpoint=str(path), trained_here=True, cached=True, **_meta(path))
+        return model, info
+    log.info("training reference %s on %s for %d epochs (cached at %s)", cfg.arch, spec.name, cfg.train_epochs, path)
+    start = time.perf_counter()
+    acc = train_reference(model, datamodule, cfg, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"state_dict": model.state_dict(), "test_acc": acc, "epochs": cfg.train_epochs, "seed": seed}, tmp)
+    tmp.replace(path)
+    info.update(checkpoint=str(path), trained_here=True, cached=False, test_acc=acc, train_seconds=time.perf_counter() - start)
+    return model, info
+
+
+def _meta(path: Path) -> dict[str, Any]:
+    obj = torch.load(path, map_location="cpu", weights_only=True)
+    return {"test_acc": obj.get("test_acc")} if isinstance(obj, dict) else {}
