@@ -65,9 +65,47 @@ class CostConfig(ConstraintConfig):
 
 @dataclass
 class FinetuneConfig:
-    """Fine-tune the winner after the search (`enabled`), see `python -m lightning_nas.finetune`."""
+    """Fine-tune the winner after the search (`enabled`), see `python -m lightning_nas.finetune`.
+
+    preset: nb201 (NAS-Bench-201 recipe: 200 epochs, batch 256, all batches) | quick (CPU: 3 epochs,
+    batch 128, a quarter of the training batches per epoch); epochs, batch_size, limit_train_batches and
+    limit_val_batches left at None take the preset's value. Optimiser: SGD lr 0.1 (cosine to 0 over the
+    epochs), momentum 0.9 Nesterov, weight decay 5e-4. beta: weight of the RMI term (sum of 1 - CKA with
+    the reference's taps on each batch) in the loss, 0 = plain cross-entropy. full_size: train the
+    full-size network (space.full_C/full_N) rather than the proxy one. test_checkpoint: last | best.
+    resume: continue from out_dir/checkpoints/last.ckpt when it exists. prefer_feasible: when the winner
+    is over budget take the best feasible candidate. export: write genotype JSON, state_dict, TorchScript
+    and ONNX (onnx_opset) after training. nb201_table: NB201 accuracy table (CSV or official file) for the
+    benchmark's own accuracy (nb201_field of nb201_dataset, default from data.name) side by side.
+    out_dir: default RUN_DIR/finetune. seed: default the run's seed."""
 
     enabled: bool = False
+    preset: str = "nb201"
+    epochs: int | None = None
+    batch_size: int | None = None
+    limit_train_batches: int | float | None = None
+    limit_val_batches: int | float | None = None
+    limit_test_batches: int | float = 1.0
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    beta: float = 0.0
+    full_size: bool = True
+    seed: int | None = None
+    accelerator: str = "auto"
+    precision: str = "32-true"
+    num_workers: int | None = None
+    test_checkpoint: str = "last"
+    resume: bool = True
+    prefer_feasible: bool = True
+    export: bool = True
+    onnx_opset: int = 17
+    nb201_table: str | None = None
+    nb201_dataset: str | None = None
+    nb201_field: str = "test_acc"
+    progress_bar: bool = True
+    out_dir: str | None = None
 
 
 @dataclass
