@@ -11,7 +11,7 @@ from typing import Any
 from lightning_nas.config import RunConfig
 from lightning_nas.costs import CostModel, build_cost_model
 from lightning_nas.data import ImageDataModule, build_datamodule
-from lightning_nas.errors import ConfigError
+from lightning_nas.errors import ConfigError, check_choice, check_path
 from lightning_nas.probe import ProbeBatch, reference_features, select_probe_batch
 from lightning_nas.proxy import RMIEvaluator
 from lightning_nas.reference.loader import build_reference
@@ -43,6 +43,13 @@ class Scorer:
 
 
 def build_problem(cfg: RunConfig, check_budgets: bool = True) -> Problem:
+    cfg.search.validate()
+    if cfg.reference.checkpoint:
+        check_path("reference checkpoint", cfg.reference.checkpoint)
+    check_choice("reference.bn_mode", cfg.reference.bn_mode, ("train", "eval"))
+    check_choice("proxy.score_bn_mode", cfg.proxy.score_bn_mode, ("train", "eval"))
+    if cfg.proxy.steps < 0 or not 0.0 <= cfg.proxy.beta <= 1.0:
+        raise ConfigError(f"proxy.steps must be >= 0 and proxy.beta in [0, 1], got {cfg.proxy.steps} and {cfg.proxy.beta}")
     d = cfg.data
     dm = build_datamodule(d.name, d.root, d.download, d.resolution, d.batch_size, d.num_workers, d.val_fraction, d.split_seed)
     space = build_space(cfg.space, dm.spec)

@@ -1,0 +1,46 @@
+"""`python -m lightning_nas.score --config FILE --arch ARCH [overrides]`: score one architecture with
+the RMI proxy and print one JSON object (rmi, per-layer cka, costs, seconds, ...)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lightning_nas.config import parse_config
+from lightning_nas.errors import cli_entry
+from lightning_nas.fitness import feasible, fitness
+from lightning_nas.pipeline import build_problem, build_scorer
+
+
+def _add_arch(parser: Any) -> None:
+    parser.add_argument("--arch", type=str, required=True, help="NB201 arch string or genotype JSON of the space")
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> int:
+    cfg, ns = parse_config(argv, prog="python -m lightning_nas.score", description=__doc__, extra=_add_arch)
+    problem = build_problem(cfg, check_budgets=False)
+    genotype = problem.space.parse(ns["arch"])
+    costs = [m.cost(genotype) for m in problem.cost_models]
+    scorer = build_scorer(problem)
+    result = scorer.evaluator.evaluate(genotype)
+    out = {
+        "arch": problem.space.describe(genotype),
+        "genotype": problem.space.to_json(genotype),
+        "rmi": result.rmi,
+        "cka": result.cka,
+        "losses": result.losses,
+        "seconds": result.seconds,
+        "costs": {m.name: {"value": c, "unit": m.unit, "budget": b} for m, c, b in zip(problem.cost_models, costs, problem.budgets, strict=True)},
+        "fitness": fitness(result.rmi, costs, problem.budgets, cfg.cost.normalized),
+        "feasible": feasible(costs, problem.budgets),
+        "seed": cfg.seed,
+        "proxy": {"steps": cfg.proxy.steps, "beta": cfg.proxy.beta, "C": cfg.space.C, "N": cfg.space.N},
+        "probe_digest": scorer.probe.digest(),
+    }
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""The contract every search space passes. Add a space by adding a factory to SPACE_FACTORIES."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+
+import pytest
+import torch
+
+from lightning_nas.spaces.base import SearchSpace
+from lightning_nas.taps import FeatureTaps
+
+
+def nb201_small() -> SearchSpace:
+    from lightning_nas.spaces.nb201 import NB201Space
+
+    return NB201Space(num_classes=7, in_channels=3, resolution=16, C=4, N=1)
+
+
+SPACE_FACTORIES: dict[str, Callable[[], SearchSpace]] = {"nb201": nb201_small}
+
+
+@pytest.fixture(params=sorted(SPACE_FACTORIES))
+def space(request: pytest.FixtureRequest) -> SearchSpace:
+    return SPACE_FACTORIES[request.param]()
+
+
+def samples(space: SearchSpace, n: int = 12, seed: int = 0) -> list:
+    rng = random.Random(seed)
+    return [space.sample(rng) for _ in range(n)]
+
+
+def assert_valid(space: SearchSpace, genotype) -> None:
+    hash(genotype)  # plain hashable data
+    assert space.from_json(json.loads(json.dumps(space.to_json(genotype)))) == genotype
+    assert isinstance(space.key(genotype), str) and space.key(genotype)
+
+
+def test_implements_protocol(space):
+    assert isinstance(space, SearchSpace)
+    assert space.name
+
+
+def test_sample_is_seeded_and_valid(space):
+    a, b = samples(space, seed=3), samples(space, seed=3)
+    assert a == b
+    assert samples(space, seed=4) != a
+    for g in a:
+        assert_valid(space, g)
+
+
+def test_mutate_is_seeded_valid_and_respects_rate(space):
+    for g in samples(space):
+        assert space.mutate(g, random.Random(0), 0.0) == g
+        m1, m2 = space.mutate(g, random.Random(5), 1.0), space.mutate(g, random.Random(5), 1.0)
+        assert m1 == m2
+        assert_valid(space, m1)
+        assert space.key(m1) != space.key(g)
+
+
+def test_crossover_children_take_genes_from_parents(space):
+    a, b = samples(space, 2, seed=1)
+    c1, c2 = space.crossover(a, b, random.Random(0))
+    assert (c1, c2) == space.crossover(a, b, random.Random(0))
+    for child in (c1, c2):
+        assert_valid(space, child)
+    assert space.crossover(a, a, random.Random(0)) == (a, a)
+
+
+def test_key_describe_parse_round_trip(space):
+    for g in samples(space):
+        assert space.parse(space.describe(g)) == g or space.key(space.parse(space.describe(g))) == space.key(g)
+        assert space.parse(json.dumps(space.to_json(g))) == g
+
+
+def test_module_forward_shapes_and_taps(space):
+    g = samples(space, 1, seed=7)[0]
+    torch.manual_seed(0)
+    model = space.to_module(g, proxy=True)
+    spec_classes = getattr(space, "num_classes", None)
+    res = getattr(space, "resolution", 32)
+    taps = space.tap_names(g)
+    assert len(taps) == 3
+    logits, feats = FeatureTaps(model, taps)(torch.randn(2, 3, res, res))
+    assert logits.shape[0] == 2 and (spec_classes is None or logits.shape[1] == spec_classes)
+    assert [f.shape[0] for f in feats] == [2, 2, 2]
+    logits.sum().backward()
+
+
+def test_complexity_is_positive_and_deterministic(space):
+    for g in samples(space, 4):
+        flops, params = space.complexity(g)
+        assert flops > 0 and params > 0
+        assert space.complexity(g) == (flops, params)
