@@ -109,6 +109,15 @@ class FinetuneConfig:
 
 
 @dataclass
+class CacheConfig:
+    """The persistent evaluation cache (SQLite): proxy scores kept across runs. enabled: consult and fill
+    it; path: the file (default: evaluations.sqlite in reference.cache_dir, i.e. ~/.cache/lightning_nas)."""
+
+    enabled: bool = True
+    path: str | None = None
+
+
+@dataclass
 class RunConfig:
     name: str = "search"
     seed: int = 0
@@ -120,6 +129,7 @@ class RunConfig:
     cost: CostConfig = field(default_factory=CostConfig)
     search: GAConfig = field(default_factory=GAConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
     run_dir: str | None = None
     runs_root: str = "runs"
     tb_logs: str = "tb_logs"

@@ -18,6 +18,7 @@ from callbacks.base import SearchCallback
 from lightning_nas import checkpoint
 from lightning_nas.config import RunConfig, config_from_yaml, config_to_yaml, parse_config
 from lightning_nas.errors import ConfigError, cli_entry
+from lightning_nas.eval_cache import RunCache, open_run_cache
 from lightning_nas.fitness import feasible, fitness
 from lightning_nas.ga import GAState, GeneticAlgorithm
 from lightning_nas.pipeline import Problem, Scorer, build_problem, build_scorer
@@ -40,6 +41,7 @@ class Search:
         self.cache: dict[str, dict[str, Any]] = {}
         self.rows: list[dict[str, Any]] = []
         self.scorer: Scorer | None = None
+        self.persistent: RunCache | None = None  # the cross-run SQLite cache (cfg.cache)
         self.stopwatch = Stopwatch()
         self._gen_stats = {"trained": 0, "cache_hits": 0}
 
@@ -65,8 +67,13 @@ class Search:
             entry.update(rmi=None, cka=None, seconds=0.0, losses={})
         else:
             assert self.scorer is not None
-            result = self.scorer.evaluator.evaluate(genotype)
-            entry.update(trained=True, rmi=result.rmi, cka=result.cka, seconds=result.seconds, losses=result.losses)
+            result = self.persistent.lookup(key) if self.persistent else None
+            entry["persistent_hit"] = result is not None
+            if result is None:
+                result = self.scorer.evaluator.evaluate(genotype)
+                if self.persistent:
+                    self.persistent.store(key, result)
+            entry.update(trained=not entry["persistent_hit"], rmi=result.rmi, cka=result.cka, seconds=result.seconds, losses=result.losses)
         checkpoint.append_cache(self.run_dir, entry)
         self.cache[key] = entry
         return entry
@@ -143,6 +150,7 @@ class Search:
     def run(self) -> dict[str, Any]:
         state = self._prepare_run_dir()
         self.scorer = build_scorer(self.problem)
+        self.persistent = open_run_cache(self.cfg, self.scorer, self.space)
         write_json(self.run_dir / "setup.json", {"seed": self.cfg.seed, **self.scorer.info})
         ga = GeneticAlgorithm(self.space, self.cfg.search, self.evaluate_population, self.is_feasible, self._on_generation)
         for cb in self.callbacks:
@@ -194,6 +202,7 @@ class Search:
             "evaluations": len(self.rows),
             "unique_evaluations": self.trained,
             "cache_hits": sum(r["cache_hit"] for r in self.rows),
+            "persistent_cache_hits": sum(1 for e in self.cache.values() if e.get("persistent_hit")),
             "samples_drawn": state.draws,
             "generations": state.generation,
             "wall_seconds": self.stopwatch.seconds(),

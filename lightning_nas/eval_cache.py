@@ -1,0 +1,201 @@
+"""The persistent evaluation cache: RMI proxy scores kept across runs in one SQLite file.
+
+A row is keyed by (space, genotype key, score hash); the score hash covers everything that changes a
+score (see `score_hash`), so a changed reference, probe batch, proxy setting, seed or proxy network size
+never returns an old score. WAL journal and a busy timeout let several processes on one machine read and
+write at once. Every row carries a checksum of its own content: a row that does not match it is treated
+as missing (and dropped), and a file SQLite cannot read is moved aside and rebuilt, never trusted."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import sqlite3
+import time
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lightning_nas.proxy import ProxyResult
+
+log = logging.getLogger(__name__)
+
+SCORE_VERSION = 1  # bump when the proxy's code changes what a score means
+BUSY_TIMEOUT_S = 60.0
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS scores (
+    space TEXT NOT NULL,
+    key TEXT NOT NULL,
+    score_hash TEXT NOT NULL,
+    rmi REAL NOT NULL,
+    cka TEXT NOT NULL,
+    losses TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    created REAL NOT NULL,
+    checksum TEXT NOT NULL,
+    PRIMARY KEY (space, key, score_hash)
+)"""
+
+
+class CacheCorruptError(RuntimeError):
+    """The cache file cannot be used (and was not rebuilt)."""
+
+
+def default_cache_path(reference_cache_dir: str = "~/.cache/lightning_nas") -> Path:
+    return Path(reference_cache_dir).expanduser() / "evaluations.sqlite"
+
+
+def resolve_cache_path(path: str | None, reference_cache_dir: str) -> Path:
+    return Path(path).expanduser() if path else default_cache_path(reference_cache_dir)
+
+
+def _digest(*parts: Any) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(json.dumps(part, sort_keys=True, default=str).encode())
+        h.update(b"\x00")
+    return h.hexdigest()[:24]
+
+
+def tensors_digest(tensors: list[torch.Tensor]) -> str:
+    h = hashlib.sha256()
+    for t in tensors:
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.detach().cpu().contiguous().float().numpy().tobytes())
+    return h.hexdigest()[:24]
+
+
+def _space_signature(space: Any) -> dict[str, Any]:
+    """The space's settings that shape the proxy network (full-size keys only change costs)."""
+    if is_dataclass(space):
+        return {k: v for k, v in asdict(space).items() if not k.startswith("full_")}
+    return {"repr": repr(space)}
+
+
+def score_hash(
+    space: Any, reference_features: list[torch.Tensor], probe_digest: str, proxy: Any, seed: int, reference_info: Any = None
+) -> str:
+    """Hash of everything a score depends on: the reference's features on the probe batch (its weights,
+    taps and BN mode as they act), the probe batch, the proxy settings, the seed (candidate init) and the
+    proxy network's size. `reference_info` (arch, taps) is added for readability of collisions only."""
+    proxy_settings = asdict(proxy) if is_dataclass(proxy) else proxy
+    info = {k: v for k, v in (reference_info or {}).items() if k in ("arch", "taps", "bn_mode")}
+    return _digest(SCORE_VERSION, _space_signature(space), tensors_digest(reference_features), probe_digest, proxy_settings, seed, info)
+
+
+def _checksum(space: str, key: str, shash: str, rmi: float, cka: str, losses: str, seconds: float) -> str:
+    return _digest(space, key, shash, repr(float(rmi)), cka, losses, repr(float(seconds)))[:16]
+
+
+class EvalCache:
+    """One SQLite file; open one `EvalCache` per process (connections are not shared across forks)."""
+
+    def __init__(self, path: str | Path, rebuild_corrupt: bool = True) -> None:
+        self.path = Path(path).expanduser()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.hits = 0
+        self.stores = 0
+        try:
+            self.conn = self._open()
+        except sqlite3.DatabaseError as err:
+            if not rebuild_corrupt:
+                raise CacheCorruptError(f"evaluation cache {self.path} is not a usable SQLite file: {err}") from None
+            self.conn = self._rebuild(err)
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(_SCHEMA)
+            status = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if status != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {status}")
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
+        return conn
+
+    def _rebuild(self, err: Exception) -> sqlite3.Connection:
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}-{os.getpid()}")
+        log.warning("evaluation cache %s is corrupt (%s): moved to %s, starting an empty one", self.path, err, aside)
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(str(self.path) + suffix)
+            if src.exists():
+                src.replace(Path(str(aside) + suffix))
+        return self._open()
+
+    def get(self, space: str, key: str, shash: str) -> ProxyResult | None:
+        row = self.conn.execute(
+            "SELECT rmi, cka, losses, seconds, checksum FROM scores WHERE space=? AND key=? AND score_hash=?",
+            (space, key, shash),
+        ).fetchone()
+        if row is None:
+            return None
+        rmi, cka, losses, seconds, checksum = row
+        if _checksum(space, key, shash, rmi, cka, losses, seconds) != checksum:
+            log.warning("evaluation cache row (%s, %s) fails its checksum: dropped, will re-score", space, key)
+            self.conn.execute("DELETE FROM scores WHERE space=? AND key=? AND score_hash=?", (space, key, shash))
+            return None
+        self.hits += 1
+        return ProxyResult(float(rmi), json.loads(cka), json.loads(losses), float(seconds))
+
+    def put(self, space: str, key: str, shash: str, score: ProxyResult) -> None:
+        if not math.isfinite(score.rmi):
+            return  # never store what cannot be read back as the same number
+        cka, losses = json.dumps([float(c) for c in score.cka]), json.dumps(score.losses, sort_keys=True)
+        checksum = _checksum(space, key, shash, score.rmi, cka, losses, score.seconds)
+        self.conn.execute(
+            "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (space, key, shash, float(score.rmi), cka, losses, float(score.seconds), time.time(), checksum),
+        )
+        self.stores += 1
+
+    def keys(self, space: str, shash: str) -> set[str]:
+        rows = self.conn.execute("SELECT key FROM scores WHERE space=? AND score_hash=?", (space, shash))
+        return {r[0] for r in rows}
+
+    def count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0])
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> EvalCache:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+class RunCache:
+    """The cache bound to one run's space and score hash: `lookup(key)` / `store(key, result)`."""
+
+    def __init__(self, cache: EvalCache, space: str, shash: str) -> None:
+        self.cache, self.space, self.shash = cache, space, shash
+
+    def lookup(self, key: str) -> ProxyResult | None:
+        return self.cache.get(self.space, key, self.shash)
+
+    def store(self, key: str, result: ProxyResult) -> None:
+        self.cache.put(self.space, key, self.shash, result)
+
+    @property
+    def hits(self) -> int:
+        return self.cache.hits
+
+
+def open_run_cache(cfg: Any, scorer: Any, space: Any) -> RunCache | None:
+    """The persistent cache for a run (`cfg.cache`), or None when disabled."""
+    if not cfg.cache.enabled:
+        return None
+    path = resolve_cache_path(cfg.cache.path, cfg.reference.cache_dir)
+    ev = scorer.evaluator
+    shash = score_hash(space, ev.reference_features, scorer.probe.digest(), ev.cfg, ev.seed, scorer.info.get("reference"))
+    return RunCache(EvalCache(path), space.name, shash)
