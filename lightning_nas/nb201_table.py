@@ -49,20 +49,23 @@ class NB201AccuracyTable:
 
     @classmethod
     def _from_official(cls, path: Path) -> NB201AccuracyTable:
-        """The official NAS-Bench-201 file via nas_201_api (200-epoch, all seeds averaged)."""
+        """The official NAS-Bench-201 file via nas_201_api: 200-epoch results averaged over seeds
+        (`hp='200'`, `is_random=False`). cifar10 valid is `cifar10-valid`'s x-valid, its test the ori-test
+        of `cifar10`; cifar100 / ImageNet16-120 use their own x-valid / x-test."""
         from nas_201_api import NASBench201API
 
         api = NASBench201API(str(path), verbose=False)
-        sets = {"cifar10": ("cifar10-valid", "x-valid", "cifar10", "ori-test"), "cifar100": ("cifar100", "x-valid", "cifar100", "x-test"),
-                "ImageNet16-120": ("ImageNet16-120", "x-valid", "ImageNet16-120", "x-test")}
-        columns: dict[tuple[str, str], np.ndarray] = {}
-        for ds, (vset, vkey, tset, tkey) in sets.items():
-            valid, test = np.full(N_ARCHS, np.nan), np.full(N_ARCHS, np.nan)
-            for arch_str in api.meta_archs:
-                i = nb201_index(_genotype(arch_str))
-                valid[i] = api.get_more_info(api.query_index_by_arch(arch_str), vset, None, False, False)[f"{vkey}-accuracy" if vkey != "x-valid" else "valid-accuracy"]
-                test[i] = api.get_more_info(api.query_index_by_arch(arch_str), tset, None, False, False)["test-accuracy"]
-            columns[(ds, "valid_acc")], columns[(ds, "test_acc")] = valid, test
+        columns = {(ds, fld): np.full(N_ARCHS, np.nan) for ds in DATASETS for fld in ("valid_acc", "test_acc", "flops_M", "params_M")}
+        for official, arch_str in enumerate(api.meta_archs):
+            i = nb201_index(_genotype(arch_str))
+            if i != official:
+                raise ConfigError(f"{path}: arch {arch_str} has index {official}, expected {i} (not an NB201 file?)")
+            for ds in DATASETS:
+                valid_set = "cifar10-valid" if ds == "cifar10" else ds
+                columns[(ds, "valid_acc")][i] = api.get_more_info(i, valid_set, None, "200", False)["valid-accuracy"]
+                columns[(ds, "test_acc")][i] = api.get_more_info(i, ds, None, "200", False)["test-accuracy"]
+                cost = api.get_cost_info(i, ds, "200")
+                columns[(ds, "flops_M")][i], columns[(ds, "params_M")][i] = cost["flops"], cost["params"]
         return cls(columns, str(path))
 
     def get(self, genotype: NB201Genotype, dataset: str, field: str = "test_acc") -> float:
