@@ -41,13 +41,24 @@ class DataConfig:
 @dataclass
 class SpaceConfig:
     """name: nb201 | ofa_mbv3. NB201: C, N size the network the proxy trains (paper 16, 5; smaller is a
-    CPU proxy); full_C, full_N size the benchmark network that costs and fine-tuning use."""
+    CPU proxy); full_C, full_N size the benchmark network that costs and fine-tuning use.
+    OFA MobileNetV3: width_mult 1.0 | 1.2; resolutions: choices of the resolution gene (empty: the
+    dataset's resolution); kernel_sizes / expand_ratios / depths: choices sampled (subsets of OFA's);
+    resolution_mutate_prob (OFA: 0.5; ks/e/d mutate with search.mutation_rate); weights: local path of
+    pre-trained OFA supernet weights (the full-size network inherits them; never downloaded)."""
 
     name: str = "nb201"
     C: int = 16
     N: int = 5
     full_C: int = 16
     full_N: int = 5
+    width_mult: float = 1.0
+    resolutions: list[int] = field(default_factory=list)
+    kernel_sizes: list[int] = field(default_factory=lambda: [3, 5, 7])
+    expand_ratios: list[int] = field(default_factory=lambda: [3, 4, 6])
+    depths: list[int] = field(default_factory=lambda: [2, 3, 4])
+    resolution_mutate_prob: float = 0.5
+    weights: str | None = None
 
 
 @dataclass

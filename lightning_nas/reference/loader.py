@@ -19,10 +19,13 @@ from lightning_nas.reference.resnet_cifar import DEPTHS, cifar_resnet
 
 log = logging.getLogger(__name__)
 
+OFA_MAX = "ofa_mbv3_max"  # the largest OFA MobileNetV3 subnet (ks 7, e 6, d 4); taps blocks.4/12/20
+
 
 @dataclass
 class ReferenceConfig:
-    """arch: resnet20/32/44/56 or an import path `package.module.ClassOrFactory` (called with init_args).
+    """arch: resnet20/32/44/56, ofa_mbv3_max (the largest OFA MobileNetV3 subnet; init_args: weights,
+    width_mult) or an import path `package.module.ClassOrFactory` (called with init_args).
     checkpoint: weights to load; without one, the model is trained on the dataset and cached.
     taps: the layers whose outputs are compared with the candidate's (3 for the paper).
     bn_mode: `train` (batch statistics, as the published code) or `eval`."""
@@ -41,9 +44,18 @@ class ReferenceConfig:
 def build_architecture(arch: str, init_args: dict[str, Any], num_classes: int, in_channels: int) -> nn.Module:
     if arch in DEPTHS:
         return cifar_resnet(arch, num_classes, in_channels)
+    if arch == OFA_MAX:  # init_args: weights (local OFA supernet checkpoint), width_mult
+        from lightning_nas.spaces.ofa_mbv3 import max_subnet
+
+        unknown = sorted(set(init_args) - {"weights", "width_mult"})
+        if unknown:
+            raise ConfigError(f"unknown reference.init_args key {unknown[0]!r} for {OFA_MAX}; valid: weights, width_mult")
+        return max_subnet(num_classes, in_channels, **init_args)
     module_name, _, attr = arch.rpartition(".")
     if not module_name:
-        raise ConfigError(f"unknown reference arch {arch!r}; valid: {', '.join(DEPTHS)} or an import path pkg.module.Class")
+        raise ConfigError(
+            f"unknown reference arch {arch!r}; valid: {', '.join(DEPTHS)}, {OFA_MAX} or an import path pkg.module.Class"
+        )
     try:
         factory = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as err:
@@ -81,7 +93,14 @@ def load_weights(model: nn.Module, path: str | Path) -> None:
 
 
 def cache_path(cfg: ReferenceConfig, dataset: str, resolution: int, seed: int) -> Path:
-    return Path(cfg.cache_dir).expanduser() / "references" / f"{dataset}-r{resolution}-{cfg.arch}-s{seed}-e{cfg.train_epochs}.pt"
+    args = ""
+    if cfg.init_args:  # e.g. ofa_mbv3_max at width 1.0 and 1.2 are different models
+        import hashlib
+        import json
+
+        args = "-" + hashlib.sha256(json.dumps(cfg.init_args, sort_keys=True).encode()).hexdigest()[:8]
+    name = f"{dataset}-r{resolution}-{cfg.arch}{args}-s{seed}-e{cfg.train_epochs}.pt"
+    return Path(cfg.cache_dir).expanduser() / "references" / name
 
 
 def train_reference(model: nn.Module, datamodule: Any, cfg: ReferenceConfig, seed: int) -> float:

@@ -1,0 +1,284 @@
+"""Once-for-All MobileNetV3 search space: a genotype is an `OFAGenotype` (ks[20], e[20], d[5], r).
+
+Sampling, mutation and crossover follow OFA's evolution finder (`MobileNetArchEncoder` and
+`EvolutionFinder`), with an explicit `random.Random` instead of the module-level one:
+- sample: every kernel size, expand ratio and depth gene uniformly from its choices, r from `resolutions`;
+- mutate: r resampled with probability `resolution_mutate_prob`; then each block's (ks, e) resampled
+  together with probability `rate` (the GA's `search.mutation_rate`), then each stage's depth with `rate`;
+- crossover: uniform per gene (each ks, e, d gene and r), two complementary children.
+
+Networks are OFA's `OFAMobileNetV3` active subnets (`get_active_subnet`), width multiplier 1.0 or 1.2.
+The proxy network is freshly initialised (seeded by the caller); the full-size one inherits the user's
+pre-trained supernet weights when `weights` is given. When `r` differs from the dataset's resolution,
+the network resizes its input to `r` first (bilinear), as OFA evaluates subnets at their resolution.
+
+Feature taps (RMI): the outputs of stages 1, 3 and 5, i.e. the last *active* block of each. In the
+full network (d = 4 everywhere) these are blocks 4, 12 and 20, the RMI-NAS MobileNetV3 setting; for a
+shallower subnet the tap moves to its stage's last block, so each pair compares the same stage output
+(same resolution and width as the reference's) whatever the depth.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from lightning_nas.errors import ConfigError, check_path
+from lightning_nas.spaces import ofa_compat
+from lightning_nas.spaces.ofa_mbv3_arch import MAX_DEPTH, N_BLOCKS, N_STAGES, OFAGenotype, complexity
+
+log = logging.getLogger(__name__)
+
+TAP_STAGES = (0, 2, 4)  # stages 1, 3, 5 (0-based)
+_BLOCK_RE = re.compile(r"k(\d+)e(\d+)")
+
+
+class ResizeInput(nn.Module):
+    """Resize the input to `resolution` (bilinear) before the wrapped network `net`."""
+
+    def __init__(self, net: nn.Module, resolution: int) -> None:
+        super().__init__()
+        self.net = net
+        self.resolution = resolution
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] != self.resolution or x.shape[-2] != self.resolution:
+            x = F.interpolate(x, size=(self.resolution, self.resolution), mode="bilinear", align_corners=False)
+        return self.net(x)
+
+
+def reinitialize(module: nn.Module) -> nn.Module:
+    """Fresh default initialisation of every layer (under the caller's torch RNG)."""
+    for m in module.modules():
+        reset = getattr(m, "reset_parameters", None)
+        if callable(reset):
+            reset()
+    return module
+
+
+def replace_classifier(net: nn.Module, num_classes: int) -> None:
+    """Swap a pre-trained classifier for a fresh one with `num_classes` outputs."""
+    old = net.classifier
+    if old.out_features == num_classes:
+        return
+    log.warning("OFA weights have %d classes, the dataset %d: the classifier is re-initialised", old.out_features, num_classes)
+    net.classifier = ofa_compat.ofa_modules().LinearLayer(old.in_features, num_classes, dropout_rate=old.dropout_rate)
+
+
+def _check_subset(what: str, values: tuple[int, ...], valid: tuple[int, ...]) -> None:
+    bad = [v for v in values if v not in valid]
+    if not values or bad:
+        shown = bad[0] if bad else "[]"
+        raise ConfigError(f"invalid {what} {shown!r}; valid: non-empty subset of {', '.join(map(str, valid))}")
+
+
+@dataclass
+class OFAMobileNetV3Space:
+    """num_classes / in_channels / resolution: the dataset's; width_mult: 1.0 or 1.2; resolutions: the
+    choices of the resolution gene (default: the dataset's resolution only); kernel_sizes, expand_ratios,
+    depths: the choices sampled (subsets of OFA's 3/5/7, 3/4/6, 2/3/4); resolution_mutate_prob (OFA 0.5);
+    weights: pre-trained OFA supernet weights for the full-size network (a local path)."""
+
+    num_classes: int = 10
+    in_channels: int = 3
+    resolution: int = 224
+    width_mult: float = 1.0
+    resolutions: tuple[int, ...] = ()
+    kernel_sizes: tuple[int, ...] = ofa_compat.OFA_KERNEL_SIZES
+    expand_ratios: tuple[int, ...] = ofa_compat.OFA_EXPAND_RATIOS
+    depths: tuple[int, ...] = ofa_compat.OFA_DEPTHS
+    resolution_mutate_prob: float = 0.5
+    weights: str | None = None
+    name: str = "ofa_mbv3"
+    _supernets: dict[bool, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.resolutions = tuple(int(r) for r in self.resolutions) or (self.resolution,)
+        self.kernel_sizes = tuple(sorted(self.kernel_sizes))
+        self.expand_ratios = tuple(sorted(self.expand_ratios))
+        self.depths = tuple(sorted(self.depths))
+        if self.in_channels != 3:
+            raise ConfigError(f"the ofa_mbv3 space needs 3-channel images, got in_channels {self.in_channels}; valid: 3")
+        if self.width_mult not in ofa_compat.OFA_WIDTH_MULTS:
+            raise ConfigError(f"invalid space.width_mult {self.width_mult!r}; valid: {', '.join(map(str, ofa_compat.OFA_WIDTH_MULTS))}")
+        _check_subset("space.kernel_sizes", self.kernel_sizes, ofa_compat.OFA_KERNEL_SIZES)
+        _check_subset("space.expand_ratios", self.expand_ratios, ofa_compat.OFA_EXPAND_RATIOS)
+        _check_subset("space.depths", self.depths, ofa_compat.OFA_DEPTHS)
+        if any(r < 8 for r in self.resolutions):
+            raise ConfigError(f"invalid space.resolutions {list(self.resolutions)}; each must be >= 8 pixels")
+        if not 0.0 <= self.resolution_mutate_prob <= 1.0:
+            raise ConfigError(f"space.resolution_mutate_prob must be in [0, 1], got {self.resolution_mutate_prob}")
+        if self.weights is not None:
+            check_path("OFA supernet weights (space.weights)", self.weights)
+
+    # ---- the GA operators ----------------------------------------------------------------------
+    def sample(self, rng: random.Random) -> OFAGenotype:
+        ks = tuple(rng.choice(self.kernel_sizes) for _ in range(N_BLOCKS))
+        e = tuple(rng.choice(self.expand_ratios) for _ in range(N_BLOCKS))
+        d = tuple(rng.choice(self.depths) for _ in range(N_STAGES))
+        return OFAGenotype(ks, e, d, rng.choice(self.resolutions))
+
+    def mutate(self, genotype: OFAGenotype, rng: random.Random, rate: float) -> OFAGenotype:
+        r = rng.choice(self.resolutions) if rng.random() < self.resolution_mutate_prob else genotype.r
+        ks, e, d = list(genotype.ks), list(genotype.e), list(genotype.d)
+        for i in range(N_BLOCKS):
+            if rng.random() < rate:
+                ks[i] = rng.choice(self.kernel_sizes)
+                e[i] = rng.choice(self.expand_ratios)
+        for s in range(N_STAGES):
+            if rng.random() < rate:
+                d[s] = rng.choice(self.depths)
+        return OFAGenotype(tuple(ks), tuple(e), tuple(d), r)
+
+    def crossover(self, a: OFAGenotype, b: OFAGenotype, rng: random.Random) -> tuple[OFAGenotype, OFAGenotype]:
+        def mix(x: tuple[int, ...], y: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+            pairs = [(q, p) if rng.random() < 0.5 else (p, q) for p, q in zip(x, y, strict=True)]
+            return tuple(p for p, _ in pairs), tuple(q for _, q in pairs)
+
+        ks1, ks2 = mix(a.ks, b.ks)
+        e1, e2 = mix(a.e, b.e)
+        d1, d2 = mix(a.d, b.d)
+        (r1,), (r2,) = mix((a.r,), (b.r,))
+        return OFAGenotype(ks1, e1, d1, r1), OFAGenotype(ks2, e2, d2, r2)
+
+    # ---- networks --------------------------------------------------------------------------------
+    def _supernet(self, pretrained: bool) -> Any:
+        if pretrained not in self._supernets:
+            if pretrained:
+                assert self.weights is not None
+                self._supernets[pretrained] = ofa_compat.load_supernet(self.weights, self.width_mult)
+            else:
+                with torch.random.fork_rng(devices=[]):
+                    self._supernets[pretrained] = ofa_compat.build_supernet(self.num_classes, self.width_mult)
+        return self._supernets[pretrained]
+
+    def subnet(self, genotype: OFAGenotype, pretrained: bool = False) -> nn.Module:
+        """OFA's MobileNetV3 for the genotype (without input resizing)."""
+        supernet = self._supernet(pretrained)
+        supernet.set_active_subnet(ks=list(genotype.ks), e=list(genotype.e), d=list(genotype.d))
+        net = supernet.get_active_subnet(preserve_weight=pretrained)
+        if pretrained:
+            replace_classifier(net, self.num_classes)
+            return net
+        return reinitialize(net)
+
+    def to_module(self, genotype: OFAGenotype, proxy: bool = True) -> nn.Module:
+        """The subnet, freshly initialised for the proxy; with the supernet's weights at full size when
+        `weights` is given. Wrapped in `ResizeInput` when `r` differs from the dataset's resolution."""
+        net = self.subnet(genotype, pretrained=not proxy and self.weights is not None)
+        return net if genotype.r == self.resolution else ResizeInput(net, genotype.r)
+
+    def tap_names(self, genotype: OFAGenotype, proxy: bool = True) -> list[str]:
+        prefix = "" if genotype.r == self.resolution else "net."
+        return [f"{prefix}blocks.{sum(genotype.d[: s + 1])}" for s in TAP_STAGES]
+
+    # ---- identity and serialisation -------------------------------------------------------------
+    def key(self, genotype: OFAGenotype) -> str:
+        """`r<res>:` then per stage its active blocks `k<ks>e<e>` joined by `.`, stages joined by `|`."""
+        stages = [
+            ".".join(f"k{genotype.ks[i]}e{genotype.e[i]}" for i in range(s * MAX_DEPTH, s * MAX_DEPTH + genotype.d[s]))
+            for s in range(N_STAGES)
+        ]
+        return f"r{genotype.r}:" + "|".join(stages)
+
+    def describe(self, genotype: OFAGenotype) -> str:
+        return self.key(genotype)
+
+    def to_json(self, genotype: OFAGenotype) -> dict[str, Any]:
+        return {"ks": list(genotype.ks), "e": list(genotype.e), "d": list(genotype.d), "r": genotype.r}
+
+    def from_json(self, data: Any) -> OFAGenotype:
+        if not isinstance(data, dict) or not {"ks", "e", "d"} <= set(data):
+            raise ConfigError(f"invalid OFA genotype {data!r}; expected {{'ks': [20], 'e': [20], 'd': [5], 'r': int}}")
+        r = data.get("r", data.get("image_size", self.resolution))
+        r = r[0] if isinstance(r, list | tuple) else r
+        try:
+            genotype = OFAGenotype(
+                tuple(int(x) for x in data["ks"]), tuple(int(x) for x in data["e"]), tuple(int(x) for x in data["d"]), int(r)
+            )
+        except (TypeError, ValueError):
+            raise ConfigError(f"invalid OFA genotype {data!r}; genes must be integers") from None
+        self.validate(genotype)
+        return genotype
+
+    def validate(self, g: OFAGenotype) -> None:
+        """ConfigError naming the first gene outside the space's choices."""
+        for what, values, count, valid in (
+            ("kernel size", g.ks, N_BLOCKS, self.kernel_sizes),
+            ("expand ratio", g.e, N_BLOCKS, self.expand_ratios),
+            ("depth", g.d, N_STAGES, self.depths),
+            ("resolution", (g.r,), 1, self.resolutions),
+        ):
+            if len(values) != count:
+                raise ConfigError(f"OFA genotype needs {count} {what} genes, got {len(values)}")
+            for v in values:
+                if v not in valid:
+                    raise ConfigError(f"invalid OFA {what} {v!r}; valid: {', '.join(map(str, valid))}")
+
+    def parse(self, text: str) -> OFAGenotype:
+        """A JSON genotype (`{"ks": [...], "e": [...], "d": [...], "r": 224}`) or a key string."""
+        text = text.strip()
+        if text.startswith("{"):
+            try:
+                return self.from_json(json.loads(text))
+            except json.JSONDecodeError as err:
+                raise ConfigError(f"invalid OFA genotype JSON: {err}") from None
+        return self.from_json(_parse_key(text))
+
+    # ---- costs -------------------------------------------------------------------------------------
+    def complexity(self, genotype: OFAGenotype) -> tuple[float, float]:
+        """(MMACs, M params) as OFA counts them, at the genotype's resolution."""
+        flops, params = complexity(genotype, self.width_mult, self.num_classes)
+        return flops / 1e6, params / 1e6
+
+    def min_genotype(self) -> OFAGenotype:
+        k, e, d = min(self.kernel_sizes), min(self.expand_ratios), min(self.depths)
+        return OFAGenotype((k,) * N_BLOCKS, (e,) * N_BLOCKS, (d,) * N_STAGES, min(self.resolutions))
+
+    def max_genotype(self) -> OFAGenotype:
+        k, e, d = max(self.kernel_sizes), max(self.expand_ratios), max(self.depths)
+        return OFAGenotype((k,) * N_BLOCKS, (e,) * N_BLOCKS, (d,) * N_STAGES, max(self.resolutions))
+
+    def min_complexity(self) -> tuple[float, float]:
+        """The smallest (MMACs, M params) in the space: every count grows with ks, e, d and r."""
+        return self.complexity(self.min_genotype())
+
+    def enumerate(self) -> None:
+        return None
+
+
+def _parse_key(text: str) -> dict[str, Any]:
+    """`r224:k3e4.k5e6|...` -> genotype JSON; inactive genes repeat the stage's last active block."""
+    head, sep, body = text.partition(":")
+    stages = body.split("|")
+    if not sep or not head.startswith("r") or not head[1:].isdigit() or len(stages) != N_STAGES:
+        raise ConfigError(f"invalid OFA genotype {text!r}; expected JSON or r<res>:k<ks>e<e>.k<ks>e<e>|... with {N_STAGES} stages")
+    ks: list[int] = []
+    e: list[int] = []
+    d: list[int] = []
+    for stage in stages:
+        found = [_BLOCK_RE.fullmatch(b) for b in stage.split(".")]
+        if not found or not all(found) or len(found) > MAX_DEPTH:
+            raise ConfigError(f"invalid OFA stage {stage!r} in {text!r}; expected 1..{MAX_DEPTH} blocks k<ks>e<e> joined by '.'")
+        blocks = [(int(m.group(1)), int(m.group(2))) for m in found if m]
+        blocks += [blocks[-1]] * (MAX_DEPTH - len(blocks))
+        ks += [k for k, _ in blocks]
+        e += [x for _, x in blocks]
+        d.append(len(found))
+    return {"ks": ks, "e": e, "d": d, "r": int(head[1:])}
+
+
+def max_subnet(num_classes: int, in_channels: int = 3, weights: str | None = None, width_mult: float = 1.0) -> nn.Module:
+    """The reference model: OFA's largest subnet (ks 7, e 6, d 4), with the user's pre-trained OFA
+    supernet weights when `weights` is given (a local path), else freshly initialised (to be trained).
+    Its taps for RMI are blocks.4, blocks.12, blocks.20 (ends of stages 1, 3, 5)."""
+    space = OFAMobileNetV3Space(num_classes=num_classes, in_channels=in_channels, width_mult=width_mult, weights=weights)
+    return space.subnet(space.max_genotype(), pretrained=weights is not None)
