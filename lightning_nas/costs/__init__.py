@@ -1,4 +1,4 @@
-"""Cost models by name: `flops`, `params`, the HW-NAS-Bench metrics, `measured_latency`."""
+"""Cost models by name: `flops`, `params`, the HW-NAS-Bench metrics, `measured_latency`, `ofa_latency`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from lightning_nas.costs.measured_latency import MeasuredLatencyCost
 from lightning_nas.errors import ConfigError, choice_error
 from lightning_nas.spaces.base import SearchSpace
 
-COST_METRICS = ("flops", "params", *HW_METRICS, "measured_latency")
+COST_METRICS = ("flops", "params", *HW_METRICS, "measured_latency", "ofa_latency")
 
 
 @dataclass
@@ -21,9 +21,11 @@ class ConstraintConfig:
     """One hardware constraint cost <= budget.
 
     metric: flops (MFLOPs) | params (M) | an HW-NAS-Bench metric such as pixel3_latency (ms) or
-    edgegpu_energy (mJ) | measured_latency (ms, on this machine).
+    edgegpu_energy (mJ) | measured_latency (ms, on this machine) | ofa_latency (ms, from OFA's latency
+    look-up tables, ofa_mbv3 space only).
     budget: Omega, in the metric's own unit.
-    table: HW-NAS-Bench-v1_0.pickle or a CSV table (needed for HW-NAS-Bench metrics).
+    table: HW-NAS-Bench-v1_0.pickle or a CSV table (needed for HW-NAS-Bench metrics); for ofa_latency
+    an OFA `<resolution>_lookup_table.yaml` or a folder of them.
     dataset: HW-NAS-Bench dataset (cifar10, cifar100, ImageNet16-120); default follows data.name.
     device: where measured_latency runs (cpu, cuda)."""
 
@@ -57,6 +59,8 @@ def build_cost_model(cfg: ConstraintConfig, space: SearchSpace, data_name: str, 
         return ComplexityCost(space, cfg.metric)
     if cfg.metric == "measured_latency":
         return MeasuredLatencyCost(space, resolution, in_channels, device=cfg.device)
+    if cfg.metric == "ofa_latency":
+        return _ofa_latency(cfg, space)
     if space.name != "nb201":
         raise ConfigError(f"HW-NAS-Bench metric {cfg.metric!r} exists only for the nb201 space, not {space.name!r}")
     if not cfg.table:
@@ -66,6 +70,16 @@ def build_cost_model(cfg: ConstraintConfig, space: SearchSpace, data_name: str, 
     if cfg.table not in _tables:
         _tables[cfg.table] = HWNASBenchTable.load(cfg.table)
     return HWNASBenchCost(_tables[cfg.table], hw_dataset_for(data_name, cfg.dataset), cfg.metric)
+
+
+def _ofa_latency(cfg: ConstraintConfig, space: SearchSpace) -> CostModel:
+    from lightning_nas.costs.ofa_latency_table import OFALatencyCost, OFALatencyTable
+
+    if space.name != "ofa_mbv3":
+        raise ConfigError(f"cost metric 'ofa_latency' exists only for the ofa_mbv3 space, not {space.name!r}")
+    if not cfg.table:
+        raise ConfigError("cost metric 'ofa_latency' needs cost.table: an OFA <resolution>_lookup_table.yaml or a folder of them")
+    return OFALatencyCost(space, OFALatencyTable.load(cfg.table))
 
 
 __all__ = ["COST_METRICS", "ConstraintConfig", "CostModel", "build_cost_model"]
