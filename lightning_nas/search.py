@@ -247,6 +247,9 @@ def default_callbacks(cfg: RunConfig) -> list[SearchCallback]:
         from callbacks.finetune import FinetuneWinner
 
         cbs.append(FinetuneWinner())
+    from callbacks.report import SearchReport
+
+    cbs.append(SearchReport())  # last: the report includes the fine-tuning results
     return cbs
 
 

@@ -1,0 +1,30 @@
+"""Write report.md and the plots at the end of every search (`python -m lightning_nas.report` makes the
+same report later). Records the device the search ran on (device.json) for the compute-cost table."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from callbacks.base import SearchCallback
+from lightning_nas.run_dir import write_json
+from lightning_nas.search_cost import EnergyAssumptions, cpu_name
+
+DEVICE_JSON = "device.json"
+
+
+class SearchReport(SearchCallback):
+    def __init__(self, assumptions: EnergyAssumptions | None = None, stream: Any = None) -> None:
+        self.assumptions = assumptions or EnergyAssumptions()
+        self.stream = stream or sys.stdout
+
+    def on_search_start(self, search: Any) -> None:
+        # the RMI proxy trains on the CPU (lightning_nas.proxy), whatever else the machine has
+        write_json(search.run_dir / DEVICE_JSON, {"device_type": "cpu", "device": cpu_name(), "cpus": os.cpu_count()})
+
+    def on_search_end(self, search: Any, results: dict[str, Any]) -> None:
+        from lightning_nas.report import write_report
+
+        path = write_report(search.run_dir, self.assumptions)
+        print(f"report: {path}", file=self.stream, flush=True)

@@ -1,0 +1,84 @@
+"""The fine-tuning LightningModule: `ClassifierModule` (cross-entropy, Nesterov SGD, cosine schedule,
+top-1/top-5) with the RMI term of HW-EvRSNAS optionally kept in the loss:
+
+    loss = beta * sum_i (1 - CKA_i) + (1 - beta) * cross_entropy
+
+where CKA_i compares the network's i-th tap with the reference's on the same training batch. With
+beta = 0 (the default) it is plain cross-entropy and no reference model is needed."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from lightning_nas.cka import linear_cka
+from lightning_nas.classifier import ClassifierModule
+from lightning_nas.probe import set_bn_mode
+from lightning_nas.taps import FeatureTaps
+
+
+class ReferenceTaps:
+    """The frozen reference and its taps. Deliberately not an `nn.Module` attribute of the LightningModule,
+    so the reference is neither optimised nor saved in the fine-tuning checkpoints."""
+
+    def __init__(self, reference: nn.Module, taps: list[str], bn_mode: str = "train") -> None:
+        self.model = set_bn_mode(copy.deepcopy(reference), bn_mode)
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self.taps = FeatureTaps(self.model, taps)
+
+    @torch.no_grad()
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if next(self.model.parameters()).device != x.device:
+            self.model.to(x.device)
+        _, feats = self.taps(x)
+        return feats
+
+
+class FinetuneModule(ClassifierModule):
+    def __init__(
+        self,
+        model: nn.Module,
+        num_classes: int,
+        tap_names: list[str] | None = None,
+        beta: float = 0.0,
+        **kwargs: float | int | bool,
+    ) -> None:
+        super().__init__(model, num_classes, **kwargs)  # type: ignore[arg-type]
+        self.beta = beta
+        self.tap_names = list(tap_names or [])
+        self.reference: ReferenceTaps | None = None
+        self._taps = FeatureTaps(model, self.tap_names) if beta > 0 else None
+
+    def attach_reference(self, reference: ReferenceTaps) -> None:
+        if len(reference.taps.names) != len(self.tap_names):
+            raise ValueError(f"{len(reference.taps.names)} reference taps vs {len(self.tap_names)} network taps")
+        self.reference = reference
+
+    def on_fit_start(self) -> None:
+        if self.beta > 0 and self.reference is None:
+            raise RuntimeError("finetune.beta > 0 needs the reference model: call attach_reference first")
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], idx: int) -> torch.Tensor:
+        if self.beta == 0:
+            return super().training_step(batch, idx)
+        x, y = batch
+        assert self._taps is not None and self.reference is not None
+        logits, feats = self._taps(x)
+        ref = self.reference.features(x)
+        cka = torch.stack([linear_cka(r, f) for r, f in zip(ref, feats, strict=True)])
+        ce = F.cross_entropy(logits, y)
+        cka_loss = (1.0 - cka).sum()
+        loss = self.beta * cka_loss + (1.0 - self.beta) * ce
+        self.log_dict({"train_loss": loss, "train_ce": ce, "train_cka_loss": cka_loss}, on_epoch=True, on_step=False)
+        self._log_accuracy(logits, y, "train")
+        return loss
+
+    def _log_accuracy(self, logits: torch.Tensor, y: torch.Tensor, split: str) -> None:
+        for name in ("acc", "acc_top5"):
+            metric = self.metrics[f"{split}_{name}"]
+            metric(logits, y)
+            self.log(f"{split}_{name}", metric, prog_bar=name == "acc", on_epoch=True, on_step=False)

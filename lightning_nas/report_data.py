@@ -1,0 +1,113 @@
+"""The numbers the report shows, extracted from a finished run: per-generation best/mean of fitness,
+RMI and cost, every evaluated candidate (RMI vs cost), and the operation counts of the final population
+and the top 10 (the paper's Fig. 3 view)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from lightning_nas.run_reader import FinishedRun
+
+
+@dataclass
+class GenerationStats:
+    generation: list[int]
+    best_fitness: list[float]
+    mean_fitness: list[float]
+    best_rmi: list[float]  # RMI of the generation's best-fitness individual
+    mean_rmi: list[float]
+    best_cost: list[float]  # cost of the generation's best-fitness individual
+    mean_cost: list[float]
+
+
+def _finite(values: list[Any]) -> list[float]:
+    return [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)]
+
+
+def _mean(values: list[Any]) -> float:
+    vals = _finite(values)
+    return sum(vals) / len(vals) if vals else math.nan
+
+
+def _num(value: Any) -> float:
+    vals = _finite([value])
+    return vals[0] if vals else math.nan
+
+
+def cost_column(run: FinishedRun) -> str:
+    return f"cost_{run.results['cost_metric']}"
+
+
+def generation_stats(run: FinishedRun) -> GenerationStats:
+    col = cost_column(run)
+    gens = sorted({int(r["generation"]) for r in run.rows})
+    stats = GenerationStats(gens, [], [], [], [], [], [])
+    for g in gens:
+        rows = [r for r in run.rows if int(r["generation"]) == g]
+        best = max(rows, key=lambda r: _num(r["fitness"]) if math.isfinite(_num(r["fitness"])) else -math.inf)
+        stats.best_fitness.append(_num(best["fitness"]))
+        stats.mean_fitness.append(_mean([r["fitness"] for r in rows]))
+        stats.best_rmi.append(_num(best["rmi"]))
+        stats.mean_rmi.append(_mean([r["rmi"] for r in rows]))
+        stats.best_cost.append(_num(best[col]))
+        stats.mean_cost.append(_mean([r[col] for r in rows]))
+    return stats
+
+
+def unique_candidates(run: FinishedRun) -> list[tuple[float, float]]:
+    """(cost, RMI) of every distinct evaluated candidate that has an RMI score."""
+    col = cost_column(run)
+    seen: dict[str, tuple[float, float]] = {}
+    for r in run.rows:
+        rmi, cost = _num(r.get("rmi")), _num(r.get(col))
+        if r["key"] not in seen and math.isfinite(rmi) and math.isfinite(cost):
+            seen[r["key"]] = (cost, rmi)
+    return list(seen.values())
+
+
+def gene_labels(space: str, genotype: Any) -> list[str]:
+    """Readable gene values: NB201 op names, `key=value` for dict genotypes (OFA), else the values."""
+    if space == "nb201":
+        from lightning_nas.spaces.nb201_network import OPS
+
+        return [OPS[int(i)] for i in _as_list(genotype)]
+    if isinstance(genotype, dict):
+        return [f"{k}={v}" for k, vals in genotype.items() for v in (vals if isinstance(vals, list) else [vals])]
+    return [str(v) for v in _as_list(genotype)]
+
+
+def _as_list(genotype: Any) -> list[Any]:
+    if isinstance(genotype, str):
+        return genotype.split()
+    return list(genotype)
+
+
+def final_population(run: FinishedRun) -> list[Any]:
+    last = max(int(r["generation"]) for r in run.rows)
+    return [r["genotype"] for r in run.rows if int(r["generation"]) == last]
+
+
+def top10(run: FinishedRun) -> list[dict[str, Any]]:
+    return list(run.results.get("hall_of_fame", []))[:10]
+
+
+def op_fractions(space: str, genotypes: list[Any]) -> dict[str, float]:
+    """Share of each gene value over all genes of `genotypes`."""
+    counts = Counter(label for g in genotypes for label in gene_labels(space, g))
+    total = sum(counts.values())
+    return {k: v / total for k, v in counts.items()} if total else {}
+
+
+def label_order(space: str, labels: set[str]) -> list[str]:
+    if space == "nb201":
+        from lightning_nas.spaces.nb201_network import OPS
+
+        return [op for op in OPS if op in labels] + sorted(labels - set(OPS))
+    return sorted(labels)
+
+
+def space_name(run: FinishedRun) -> str:
+    return str(run.setting("space", "name", "nb201"))

@@ -1,0 +1,118 @@
+"""The report's matplotlib figures, one function per figure, each taking one or several finished runs
+(several: the same plot overlaid, one colour per run). Drawn with the object-oriented API on an Agg
+canvas: no pyplot state, no display needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from lightning_nas.report_data import (
+    final_population,
+    generation_stats,
+    label_order,
+    op_fractions,
+    space_name,
+    top10,
+    unique_candidates,
+)
+from lightning_nas.run_reader import FinishedRun
+
+DPI = 110
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    FigureCanvasAgg(fig)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def _colour(i: int) -> str:
+    return f"C{i % 10}"
+
+
+def _unit(run: FinishedRun) -> str:
+    return f"{run.results['cost_metric']} ({run.results['cost_unit']})"
+
+
+def plot_generations(runs: list[FinishedRun], path: Path) -> Path:
+    """Fitness, RMI and cost per generation: best (solid) and mean (dashed); the budget on the cost panel."""
+    fig = Figure(figsize=(13, 4))
+    axes = fig.subplots(1, 3)
+    for i, run in enumerate(runs):
+        s = generation_stats(run)
+        gen = [g + 1 for g in s.generation]
+        label = run.name if len(runs) > 1 else None
+        for ax, best, mean in zip(axes, (s.best_fitness, s.best_rmi, s.best_cost), (s.mean_fitness, s.mean_rmi, s.mean_cost), strict=True):
+            ax.plot(gen, best, "-o", color=_colour(i), ms=3, label=f"{label} best" if label else "best")
+            ax.plot(gen, mean, "--", color=_colour(i), alpha=0.7, label=f"{label} mean" if label else "mean")
+        axes[2].axhline(run.results["budget"], color=_colour(i), ls=":", lw=1, label=f"budget {run.results['budget']:g}")
+    for ax, title in zip(axes, ("fitness", "RMI score", f"cost: {_unit(runs[0])}"), strict=True):
+        ax.set_title(title)
+        ax.set_xlabel("generation")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    axes[2].set_title(f"cost of the best individual: {_unit(runs[0])}", fontsize=10)
+    return _save(fig, path)
+
+
+def plot_rmi_vs_cost(runs: list[FinishedRun], path: Path) -> Path:
+    """Every evaluated candidate (RMI vs cost), the budget line and the winner (star)."""
+    fig = Figure(figsize=(6.5, 5))
+    ax = fig.subplots()
+    for i, run in enumerate(runs):
+        points = unique_candidates(run)
+        prefix = f"{run.name}: " if len(runs) > 1 else ""
+        if points:
+            ax.scatter([c for c, _ in points], [r for _, r in points], s=14, alpha=0.5, color=_colour(i),
+                       label=f"{prefix}{len(points)} evaluated candidates")
+        ax.axvline(run.results["budget"], color=_colour(i), ls="--", lw=1, label=f"{prefix}budget {run.results['budget']:g}")
+        best = run.results["best"]
+        if best.get("rmi") is not None:
+            ax.scatter([best["cost"]], [best["rmi"]], marker="*", s=220, color=_colour(i), edgecolor="black",
+                       zorder=5, label=f"{prefix}winner")
+    ax.set_xlabel(_unit(runs[0]))
+    ax.set_ylabel("RMI score (sum of CKA)")
+    ax.set_title("RMI vs cost of every evaluated candidate")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def _bars(ax: object, groups: dict[str, dict[str, float]], order: list[str]) -> None:
+    width = 0.8 / max(1, len(groups))
+    for j, (name, fractions) in enumerate(groups.items()):
+        xs = [k + (j - (len(groups) - 1) / 2) * width for k in range(len(order))]
+        ax.bar(xs, [100 * fractions.get(lbl, 0.0) for lbl in order], width, label=name, color=_colour(j))  # type: ignore[attr-defined]
+    ax.set_xticks(range(len(order)))  # type: ignore[attr-defined]
+    ax.set_xticklabels(order, rotation=30, ha="right", fontsize=8)  # type: ignore[attr-defined]
+    ax.set_ylabel("share of genes (%)")  # type: ignore[attr-defined]
+    ax.grid(axis="y", alpha=0.3)  # type: ignore[attr-defined]
+    ax.legend(fontsize=7)  # type: ignore[attr-defined]
+
+
+def op_groups(runs: list[FinishedRun]) -> dict[str, dict[str, float]]:
+    """Operation shares: final population and top 10 for one run; the final populations for several."""
+    space = space_name(runs[0])
+    if len(runs) == 1:
+        run = runs[0]
+        return {
+            f"final population ({len(final_population(run))})": op_fractions(space, final_population(run)),
+            f"top {len(top10(run))}": op_fractions(space, [c["genotype"] for c in top10(run)]),
+        }
+    return {run.name: op_fractions(space, final_population(run)) for run in runs}
+
+
+def plot_op_distribution(runs: list[FinishedRun], path: Path) -> Path:
+    groups = op_groups(runs)
+    order = label_order(space_name(runs[0]), {k for g in groups.values() for k in g})
+    fig = Figure(figsize=(max(6.5, 0.5 * len(order) + 2), 4.5))
+    ax = fig.subplots()
+    _bars(ax, groups, order)
+    ax.set_title("operations in the final population" + (" and the top 10" if len(runs) == 1 else ", per run"))
+    return _save(fig, path)

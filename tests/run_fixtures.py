@@ -1,0 +1,51 @@
+"""A tiny finished search run (digits, NB201 at C4/N1, population 4 x 2 generations, 5 proxy steps,
+a 1-epoch reference) for the fine-tuning, export and report tests: seconds on a CPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lightning_nas.config import RunConfig, parse_config
+
+TINY = [
+    "--search.population", "4",
+    "--search.generations", "2",
+    "--proxy.steps", "5",
+    "--space.C", "4",
+    "--space.N", "1",
+    "--space.full_C", "4",
+    "--space.full_N", "1",
+    "--probe.pool", "64",
+    "--probe.batch_size", "16",
+    "--reference.train_epochs", "1",
+    "--cost.budget", "0.5",
+]  # fmt: skip
+
+FINETUNE_TINY = [
+    "--finetune.epochs", "1",
+    "--finetune.batch_size", "128",
+    "--finetune.limit_train_batches", "3",
+    "--finetune.limit_val_batches", "2",
+    "--finetune.limit_test_batches", "2",
+    "--finetune.progress_bar", "false",
+]  # fmt: skip
+
+
+def tiny_config(tmp: Path, *extra: str) -> RunConfig:
+    cfg, _ = parse_config([
+        *TINY,
+        "--reference.cache_dir", str(tmp / "cache"),
+        "--tb_logs", str(tmp / "tb"),
+        "--run_dir", str(tmp / "run"),
+        *extra,
+    ])  # fmt: skip
+    return cfg
+
+
+def tiny_run(tmp: Path) -> Path:
+    """Run the tiny search (no callbacks) and return its run directory."""
+    from lightning_nas.search import Search
+
+    cfg = tiny_config(tmp)
+    Search(cfg, callbacks=[]).run()
+    return Path(cfg.run_dir)  # type: ignore[arg-type]
