@@ -1,0 +1,58 @@
+"""Build (once per seed) the RMI scorer and the persistent cache bound to it, and score genotypes
+through the cache: a cached key is a look-up, a new one is trained and stored."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from _common import base_overrides
+
+from lightning_nas.config import RunConfig, parse_config
+from lightning_nas.eval_cache import RunCache, open_run_cache
+from lightning_nas.pipeline import Problem, Scorer, build_problem, build_scorer
+
+
+@dataclass
+class Scoring:
+    cfg: RunConfig
+    problem: Problem
+    scorer: Scorer
+    cache: RunCache
+    trained: int = 0
+    looked_up: int = 0
+
+    def rmi(self, genotype: Any) -> float:
+        key = self.problem.space.key(genotype)
+        result = self.cache.lookup(key)
+        if result is None:
+            result = self.scorer.evaluator.evaluate(genotype)
+            self.cache.store(key, result)
+            self.trained += 1
+        else:
+            self.looked_up += 1
+        return result.rmi
+
+
+@functools.lru_cache(maxsize=8)
+def scoring_for(seed: int, cache_path: str | None, extra: tuple[str, ...] = ()) -> Scoring:
+    cfg, _ = parse_config(base_overrides(seed, cache_path, list(extra)))
+    problem = build_problem(cfg, check_budgets=False)
+    scorer = memo_scorer(problem)
+    cache = open_run_cache(cfg, scorer, problem.space)
+    assert cache is not None, "the benchmarks need the persistent cache (cache.enabled)"
+    return Scoring(cfg, problem, scorer, cache)
+
+
+_scorers: dict[str, Scorer] = {}
+
+
+def memo_scorer(problem: Problem) -> Scorer:
+    """build_scorer once per setting that changes scores (not per cost metric / budget / GA setting):
+    loading the images, the reference and the probe batch is the slow part of a run's setup."""
+    c = problem.cfg
+    key = repr((c.seed, c.data, c.probe, c.reference, c.space, c.proxy))
+    if key not in _scorers:
+        _scorers[key] = build_scorer(problem)
+    return _scorers[key]

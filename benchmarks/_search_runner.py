@@ -1,0 +1,39 @@
+"""Run one HW-EvRSNAS search for a benchmark (in this process, no callbacks), sharing the scorer
+between runs of one seed and scoring through the persistent cache."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from _common import base_overrides
+from _scoring import memo_scorer
+
+import lightning_nas.search as search_mod
+from lightning_nas.config import parse_config
+from lightning_nas.spaces.nb201 import NB201Genotype
+
+search_mod.build_scorer = memo_scorer  # type: ignore[assignment]  # one image load / probe batch per seed
+
+_RUNS = Path(tempfile.mkdtemp(prefix="lnas-bench-runs-"))
+
+
+def run_search(
+    seed: int, metric: str, budget: float, population: int, generations: int, handling: str, cache_path: str | None, extra: tuple[str, ...]
+) -> tuple[NB201Genotype, dict[str, Any]]:
+    """(the found genotype, results.json of the run)."""
+    overrides = [
+        "--cost.metric", metric,
+        "--cost.budget", repr(float(budget)),
+        "--search.population", str(population),
+        "--search.generations", str(generations),
+        "--search.constraint_handling", handling,
+        "--runs_root", str(_RUNS),
+        "--tb_logs", str(_RUNS / "tb"),
+        "--name", f"{metric}-{seed}-{handling}",
+    ]  # fmt: skip
+    cfg, _ = parse_config(base_overrides(seed, cache_path, [*extra, *overrides]))
+    results = search_mod.Search(cfg, callbacks=[]).run()
+    genotype = tuple(int(x) for x in results["best"]["genotype"])
+    return genotype, results  # type: ignore[return-value]
