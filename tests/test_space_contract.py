@@ -19,7 +19,14 @@ def nb201_small() -> SearchSpace:
     return NB201Space(num_classes=7, in_channels=3, resolution=16, C=4, N=1)
 
 
-SPACE_FACTORIES: dict[str, Callable[[], SearchSpace]] = {"nb201": nb201_small}
+def ofa_mbv3_small() -> SearchSpace:
+    from lightning_nas.spaces.ofa_mbv3 import OFAMobileNetV3Space
+
+    # two resolutions exercise the input resize; r mutates with its own probability (OFA), 0 here
+    return OFAMobileNetV3Space(num_classes=7, resolution=32, resolutions=(24, 32), resolution_mutate_prob=0.0)
+
+
+SPACE_FACTORIES: dict[str, Callable[[], SearchSpace]] = {"nb201": nb201_small, "ofa_mbv3": ofa_mbv3_small}
 
 
 @pytest.fixture(params=sorted(SPACE_FACTORIES))

@@ -45,6 +45,8 @@ def _install_six_shim() -> None:
     shim.nan = math.nan  # type: ignore[attr-defined]
     shim.container_abcs = collections.abc  # type: ignore[attr-defined]
     sys.modules["torch._six"] = shim
+    torch = importlib.import_module("torch")
+    torch._six = shim  # type: ignore[attr-defined]
 
 
 def _refuse_download(url: str, *_args: Any, **_kwargs: Any) -> str:
