@@ -51,7 +51,13 @@ class Search:
         return len(self.rows)
 
     @property
+    def unique_evaluations(self) -> int:
+        """Distinct genotypes scored in this run (trained here or found in the persistent cache)."""
+        return len(self.cache)
+
+    @property
     def trained(self) -> int:
+        """Candidates actually trained by this run."""
         return sum(1 for e in self.cache.values() if e.get("trained"))
 
     # ---- evaluation: cost first, then the proxy for unseen keys -----------------------------
@@ -124,7 +130,7 @@ class Search:
             "best_cost": best[f"cost_{self.cost_models[0].name}"],
             "best_description": self.space.describe(self.space.from_json(best["genotype"])),
             "feasible_fraction": sum(r["feasible"] for r in rows) / len(rows),
-            "unique_evaluations": self.trained,
+            "unique_evaluations": self.unique_evaluations,
             "seconds": time.perf_counter() - self._gen_start,
             **self._gen_stats,
         }
@@ -200,7 +206,8 @@ class Search:
             "penalty": "normalized" if self.cfg.cost.normalized else "absolute",
             "constraint_handling": self.cfg.search.constraint_handling,
             "evaluations": len(self.rows),
-            "unique_evaluations": self.trained,
+            "unique_evaluations": self.unique_evaluations,
+            "trained": self.trained,
             "cache_hits": sum(r["cache_hit"] for r in self.rows),
             "persistent_cache_hits": sum(1 for e in self.cache.values() if e.get("persistent_hit")),
             "samples_drawn": state.draws,

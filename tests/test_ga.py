@@ -1,0 +1,89 @@
+"""The DEAP GA on analytic objectives with known optima; penalty vs rejection sampling."""
+
+from __future__ import annotations
+
+import importlib
+import random
+
+import pytest
+
+from lightning_nas.ga import GAConfig, GeneticAlgorithm, RejectionLimitReached
+from lightning_nas.spaces.nb201 import NB201Space
+
+TARGET = (3, 3, 2, 1, 4, 0)
+
+
+def matches(genotypes, _gen):
+    return [float(sum(a == b for a, b in zip(g, TARGET, strict=True))) for g in genotypes]
+
+
+def test_reaches_the_known_optimum():
+    state, last, hof = GeneticAlgorithm(NB201Space(), GAConfig(population=12, generations=40), matches).run(random.Random(0))
+    assert hof[0].genotype == TARGET and hof[0].fitness.values[0] == 6.0
+    best_last = max(last, key=lambda ind: ind.fitness.values[0])
+    assert best_last.genotype == TARGET  # elitism: the best survives to the last generation
+    assert [r["gen"] for r in state.logbook] == list(range(40))
+    maxima = [r["max"] for r in state.logbook]
+    assert maxima == sorted(maxima)  # elitism: the best never gets worse
+
+
+def test_same_seed_same_search_generation_by_generation():
+    runs = [GeneticAlgorithm(NB201Space(), GAConfig(population=8, generations=6), matches).run(random.Random(7))[0] for _ in range(2)]
+    assert runs[0].logbook == runs[1].logbook and runs[0].hall_of_fame == runs[1].hall_of_fame
+    other = GeneticAlgorithm(NB201Space(), GAConfig(population=8, generations=6), matches).run(random.Random(8))[0]
+    assert other.logbook != runs[0].logbook
+
+
+def test_resuming_from_a_state_reaches_the_same_result():
+    cfg = GAConfig(population=8, generations=6)
+    full = GeneticAlgorithm(NB201Space(), cfg, matches).run(random.Random(3))[0]
+    states = []
+    GeneticAlgorithm(NB201Space(), cfg, matches, on_generation=lambda s, *_: states.append(s)).run(random.Random(3))
+    resumed = GeneticAlgorithm(NB201Space(), cfg, matches).run(random.Random(999), states[2])[0]  # as if killed after gen 3
+    assert resumed.logbook == full.logbook and resumed.hall_of_fame == full.hall_of_fame
+
+
+def draws_to_fill(budget: int, handling: str, seed: int, generations: int = 3) -> int:
+    """Toy space: cost = sum of op indices (0..24); budget = max allowed cost."""
+    cfg = GAConfig(population=10, generations=generations, constraint_handling=handling, max_rejection_draws=10**6)
+    ga = GeneticAlgorithm(NB201Space(), cfg, matches, accept=lambda g: sum(g) <= budget)
+    return ga.run(random.Random(seed))[0].draws
+
+
+def test_rejection_draws_grow_as_the_budget_tightens_penalty_stays_at_population():
+    budgets = [16, 10, 6, 3]
+    rejection = [sum(draws_to_fill(b, "rejection", s) for s in range(3)) / 3 for b in budgets]
+    assert rejection == sorted(rejection) and rejection[-1] > 20 * rejection[0]
+    for b in budgets:  # penalty: N_pop draws, then N_pop - 1 children (one elite) per generation, whatever the budget
+        assert draws_to_fill(b, "penalty", 0) == 10 + 9 * 2
+
+
+def test_rejection_stops_with_a_clear_message_for_an_infeasible_budget():
+    cfg = GAConfig(population=4, generations=2, constraint_handling="rejection", max_rejection_draws=500)
+    ga = GeneticAlgorithm(NB201Space(), cfg, matches, accept=lambda g: False)
+    with pytest.raises(RejectionLimitReached, match="drew 500 samples"):
+        ga.run(random.Random(0))
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"population": 1}, "population must be >= 2"),
+        ({"generations": 0}, "generations must be >= 1"),
+        ({"tournament_size": 50}, "tournament_size"),
+        ({"mutation_rate": 1.5}, "mutation_rate"),
+        ({"constraint_handling": "ignore"}, "unknown search.constraint_handling 'ignore'; valid: penalty, rejection"),
+    ],
+)
+def test_bad_ga_settings(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        GAConfig(**kwargs).validate()
+
+
+def test_deap_creator_classes_are_created_once():
+    import lightning_nas.deap_types as types
+
+    first = types.make_individual((1, 2, 3, 4, 0, 0), 1.0)
+    importlib.reload(types)  # a second import must not re-create (DEAP would warn and replace)
+    second = types.make_individual((1, 2, 3, 4, 0, 0), 1.0)
+    assert type(first) is type(second)
