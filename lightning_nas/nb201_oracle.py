@@ -7,7 +7,6 @@ or the table's FLOPs / params."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +41,8 @@ class Verdict:
 
 def feasible_mask(cost: np.ndarray, budget: float) -> np.ndarray:
     """cost <= budget; NaN cost (no measurement) is never feasible."""
-    return np.nan_to_num(cost, nan=math.inf) <= budget
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(cost) & (cost <= budget)
 
 
 def constrained_optimum(accuracy: np.ndarray, cost: np.ndarray, budget: float) -> Optimum:
