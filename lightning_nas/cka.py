@@ -27,12 +27,12 @@ def _frobenius(m: torch.Tensor) -> torch.Tensor:
     return m.square().sum().sqrt()
 
 
-def cka_from_grams(k: torch.Tensor, l: torch.Tensor) -> torch.Tensor:
+def cka_from_grams(k: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     """CKA of two centred Gram matrices; 0 where either side is dead."""
-    nk, nl = _frobenius(k), _frobenius(l)
-    denom = nk * nl
+    nk, ng = _frobenius(k), _frobenius(g)
+    denom = nk * ng
     alive = denom > torch.finfo(denom.dtype).tiny
-    return torch.where(alive, (k * l).sum() / torch.where(alive, denom, torch.ones_like(denom)), torch.zeros_like(denom))
+    return torch.where(alive, (k * g).sum() / torch.where(alive, denom, torch.ones_like(denom)), torch.zeros_like(denom))
 
 
 def linear_cka(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -6,9 +6,9 @@ import functools
 import gzip
 import itertools
 import random
-from importlib import resources
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 from nas_201_api import NASBench201API

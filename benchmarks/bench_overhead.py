@@ -1,0 +1,104 @@
+"""Lightning overhead of the RMI proxy: the same candidate and batch trained N_train steps by the
+Lightning evaluator (`RMIEvaluator`) and by a plain PyTorch loop doing the same work, interleaved,
+several repeats; prints the median time ratio. Also the seconds per candidate for the full-size
+(C 16, N 5) and a reduced (C 8, N 1) NB201 network, batch 32.
+
+    python benchmarks/bench_overhead.py [--steps 100] [--repeats 5] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+from lightning_nas.cka import linear_cka
+from lightning_nas.probe import ProbeBatch
+from lightning_nas.proxy import ProxyConfig, RMIEvaluator, candidate_seed
+from lightning_nas.reference.loader import load_weights
+from lightning_nas.reference.resnet_cifar import cifar_resnet
+from lightning_nas.spaces.nb201 import NB201Space, from_arch_str
+from lightning_nas.taps import FeatureTaps
+
+ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+RESNET20 = Path(__file__).resolve().parents[2] / "shared" / "data" / "reference" / "resnet20-12fca82f.th"
+
+
+def plain_loop(space: NB201Space, probe: ProbeBatch, feats: list[torch.Tensor], cfg: ProxyConfig, seed: int) -> float:
+    """What the evaluator does, without Lightning."""
+    g = from_arch_str(ARCH)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(candidate_seed(seed, space.key(g)))
+        net = space.to_module(g)
+    taps = FeatureTaps(net, space.tap_names(g))
+    opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    net.train()
+    for _ in range(cfg.steps):
+        logits, out = taps(probe.x)
+        cka = torch.stack([linear_cka(r, f) for r, f in zip(feats, out, strict=True)])
+        loss = cfg.beta * (1 - cka).sum() + (1 - cfg.beta) * F.cross_entropy(logits, probe.y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        _, out = taps(probe.x)
+        return float(sum(linear_cka(r, f) for r, f in zip(feats, out, strict=True)))
+
+
+def setup(C: int, N: int) -> tuple[NB201Space, ProbeBatch, list[torch.Tensor]]:
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(32, 3, 32, 32, generator=gen), torch.randint(0, 10, (32,), generator=gen)
+    ref = cifar_resnet("resnet20")
+    if RESNET20.exists():
+        load_weights(ref, RESNET20)
+    with torch.no_grad():
+        _, feats = FeatureTaps(ref.train(), ["layer1", "layer2", "layer3"])(x)
+    return NB201Space(C=C, N=N), ProbeBatch(x, y, list(range(32))), [f.detach() for f in feats]
+
+
+def timed(fn) -> tuple[float, float]:  # noqa: ANN001
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def compare(C: int, N: int, steps: int, repeats: int) -> None:
+    space, probe, feats = setup(C, N)
+    cfg = ProxyConfig(steps=steps)
+    evaluator = RMIEvaluator(space, probe, feats, cfg, seed=0)
+    evaluator.evaluate(from_arch_str(ARCH))  # warm-up (imports, allocator)
+    lit, plain, ratios = [], [], []
+    for _ in range(repeats):
+        t_lit, r_lit = timed(lambda: evaluator.evaluate(from_arch_str(ARCH)).rmi)
+        t_plain, r_plain = timed(lambda: plain_loop(space, probe, feats, cfg, 0))
+        lit.append(t_lit)
+        plain.append(t_plain)
+        ratios.append(t_lit / t_plain)
+    same = "same" if abs(r_lit - r_plain) < 1e-4 else f"differs ({r_lit:.5f} vs {r_plain:.5f})"
+    print(
+        f"C{C} N{N}, batch 32, {steps} steps: lightning median {statistics.median(lit):.2f}s, "
+        f"plain median {statistics.median(plain):.2f}s, ratio median {statistics.median(ratios):.3f} "
+        f"(min {min(ratios):.3f}, max {max(ratios):.3f}); RMI {same}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--sizes", default="8x1,16x5", help="CxN pairs to measure")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {args.threads} threads, {'pre-trained' if RESNET20.exists() else 'random'} ResNet-20 reference")
+    for size in args.sizes.split(","):
+        C, N = (int(v) for v in size.split("x"))
+        compare(C, N, args.steps, args.repeats if C * N < 40 else max(2, args.repeats // 2))
+
+
+if __name__ == "__main__":
+    main()
