@@ -98,7 +98,7 @@ class OFAMobileNetV3Space:
     resolution_mutate_prob: float = 0.5
     weights: str | None = None
     name: str = "ofa_mbv3"
-    _supernets: dict[bool, Any] = field(default_factory=dict, repr=False, compare=False)
+    _supernets: dict[bool, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.resolutions = tuple(int(r) for r in self.resolutions) or (self.resolution,)
