@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from lightning_nas.errors import ConfigError
 from lightning_nas.proxy import ProxyResult
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,11 @@ class EvalCache:
         self.stores = 0
         try:
             self.conn = self._open()
-        except sqlite3.DatabaseError as err:
+        except sqlite3.OperationalError as err:  # locked, read-only, cannot open: not corruption, keep the file
+            raise ConfigError(
+                f"cannot use the evaluation cache {self.path}: {err}; set cache.path elsewhere or cache.enabled false"
+            ) from None
+        except sqlite3.DatabaseError as err:  # not a database / malformed / failed quick_check
             if not rebuild_corrupt:
                 raise CacheCorruptError(f"evaluation cache {self.path} is not a usable SQLite file: {err}") from None
             self.conn = self._rebuild(err)

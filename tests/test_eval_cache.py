@@ -113,6 +113,15 @@ def test_corrupt_file_is_moved_aside_and_rebuilt(tmp_path: Path) -> None:
     assert list(tmp_path.glob("c.sqlite.corrupt-*")), "the corrupt file is kept aside for inspection"
 
 
+def test_unopenable_path_is_a_clear_error_and_not_rebuilt(tmp_path: Path) -> None:
+    from lightning_nas.errors import ConfigError
+
+    (tmp_path / "dir.sqlite").mkdir()  # a folder where the file should be: cannot open, not corrupt
+    with pytest.raises(ConfigError, match="cannot use the evaluation cache"):
+        EvalCache(tmp_path / "dir.sqlite")
+    assert (tmp_path / "dir.sqlite").is_dir() and not list(tmp_path.glob("*.corrupt-*"))
+
+
 def test_tampered_row_is_never_returned(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
     with EvalCache(path) as cache:
