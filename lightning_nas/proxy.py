@@ -8,13 +8,12 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 
-import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from lightning_nas.candidate import CandidateModule
 from lightning_nas.probe import ProbeBatch
-from lightning_nas.quiet import quiet_lightning
+from lightning_nas.quiet import quiet_lightning, silent_trainer
 from lightning_nas.spaces.base import Genotype, SearchSpace
 
 
@@ -84,17 +83,7 @@ class RMIEvaluator:
         if self.cfg.steps > 0:
             loader = DataLoader(_RepeatedBatch(self.probe.x, self.probe.y, self.cfg.steps), batch_size=None)
             with quiet_lightning():
-                trainer = L.Trainer(
-                    max_steps=self.cfg.steps,
-                    accelerator="cpu",
-                    devices=1,
-                    logger=False,
-                    enable_checkpointing=False,
-                    enable_progress_bar=False,
-                    enable_model_summary=False,
-                    num_sanity_val_steps=0,
-                    limit_val_batches=0,
-                )
+                trainer = silent_trainer(max_steps=self.cfg.steps)
                 trainer.fit(module, train_dataloaders=loader)
         cka = module.score(self.probe.x, self.cfg.score_bn_mode)
         return ProxyResult(

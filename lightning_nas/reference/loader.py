@@ -108,22 +108,13 @@ def train_reference(model: nn.Module, datamodule: Any, cfg: ReferenceConfig, see
     import lightning as L
 
     from lightning_nas.classifier import ClassifierModule
-    from lightning_nas.quiet import quiet_lightning
+    from lightning_nas.quiet import quiet_lightning, silent_trainer
 
     module = ClassifierModule(model, datamodule.spec.num_classes, lr=cfg.train_lr, max_epochs=cfg.train_epochs)
     datamodule.batch_size = cfg.train_batch_size
     with quiet_lightning():
         L.seed_everything(seed, verbose=False)
-        trainer = L.Trainer(
-            max_epochs=cfg.train_epochs,
-            accelerator="cpu",
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-            limit_val_batches=0,
-        )
+        trainer = silent_trainer(max_epochs=cfg.train_epochs)
         trainer.fit(module, datamodule=datamodule)
         result = trainer.test(module, datamodule=datamodule, verbose=False)
     return 100.0 * float(result[0]["test_acc"])
