@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import math
 import random
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -277,7 +278,11 @@ def resolve(argv: list[str] | None) -> RunConfig:
 def main(argv: list[str] | None = None) -> int:
     cfg = resolve(argv)
     search = Search(cfg, default_callbacks(cfg))
-    search.run()
+    try:
+        search.run()
+    except KeyboardInterrupt:
+        print(f"interrupted; continue with: python -m lightning_nas.search --resume {search.run_dir}", file=sys.stderr)
+        return 130
     return 0
 
 
