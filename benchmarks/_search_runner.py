@@ -3,6 +3,7 @@ between runs of one seed and scoring through the persistent cache."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -35,5 +36,8 @@ def run_search(
     ]  # fmt: skip
     cfg, _ = parse_config(base_overrides(seed, cache_path, [*extra, *overrides]))
     results = search_mod.Search(cfg, callbacks=[]).run()
+    entries = [json.loads(line) for line in (Path(results["run_dir"]) / "evaluations.jsonl").read_text().splitlines()]
+    results["bench_trained"] = sum(bool(e.get("trained")) for e in entries)  # candidates trained by this run
+    results["bench_persistent_hits"] = sum(bool(e.get("persistent_hit")) for e in entries)
     genotype = tuple(int(x) for x in results["best"]["genotype"])
     return genotype, results  # type: ignore[return-value]

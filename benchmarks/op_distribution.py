@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         v = oracle.judge(g, budget)
         found.append(g)
         runs.append({"seed": seed, "arch_str": to_arch_str(g), "accuracy": v.accuracy, "regret_pp": v.regret_pp, "feasible": v.feasible,
-                     "trained": res.get("trained", res["unique_evaluations"]), "persistent_cache_hits": res["persistent_cache_hits"]})  # fmt: skip
+                     "trained": res["bench_trained"], "persistent_cache_hits": res["bench_persistent_hits"]})  # fmt: skip
     top_c, found_c = op_counts(top), op_counts(found)
     rows = [{"op": op, "top10": float(t), "found": float(f)} for op, t, f in zip(OPS, top_c, found_c, strict=True)]
 

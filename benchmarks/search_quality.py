@@ -70,7 +70,7 @@ def one_run(args: Any, prof: dict[str, Any], oracle: Any, metric: str, pct: floa
     opt = oracle.optimum(budget)
     row |= {"arch_str": v.arch_str, "index": v.index, "accuracy": v.accuracy, "cost": v.cost, "feasible": v.feasible,
             "optimum": opt.accuracy, "optimum_index": opt.index, "regret_pp": v.regret_pp, "rmi": res["best"]["rmi"],
-            "trained": res.get("trained", res["unique_evaluations"]), "persistent_cache_hits": res["persistent_cache_hits"],
+            "trained": res["bench_trained"], "persistent_cache_hits": res["bench_persistent_hits"],
             "samples_drawn": res["samples_drawn"], "wall_s": time.perf_counter() - start}  # fmt: skip
     print(f"  {metric} p{pct} budget {budget:.4g} seed {seed} {handling}: acc {v.accuracy:.2f} (opt {opt.accuracy:.2f}, "
           f"regret {v.regret_pp:.2f} pp, feasible {v.feasible}), trained {row['trained']}, cache hits {row['persistent_cache_hits']}",
