@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,8 +24,6 @@ from torch import nn
 from lightning_nas.errors import ConfigError, cli_entry
 from lightning_nas.network_spec import build_network
 from lightning_nas.run_dir import write_json
-
-log = logging.getLogger(__name__)
 
 DEFAULT_OPSET = 17
 ATOL, RTOL = 1e-4, 1e-3
@@ -53,13 +50,17 @@ def _compare(fmt: str, method: str, expected: np.ndarray, got: np.ndarray) -> Ch
 
 
 def export_torchscript(model: nn.Module, example: torch.Tensor, path: Path) -> None:
-    with torch.no_grad():
+    """Traced (NB201 cells loop over Python tuples, which scripting does not take)."""
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated in favour of torch.export
         traced = torch.jit.trace(model, example, check_trace=False)
     traced.save(str(path))
 
 
 def check_torchscript(path: Path, x: torch.Tensor, expected: np.ndarray) -> Check:
-    loaded = torch.jit.load(str(path), map_location="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        loaded = torch.jit.load(str(path), map_location="cpu")
     with torch.no_grad():
         got = loaded(x).numpy()
     return _compare("torchscript", "torch.jit.load", expected, got)

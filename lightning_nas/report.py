@@ -232,12 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     assumptions = EnergyAssumptions(args.power_w, args.carbon_g_per_kwh, args.pue)
     assumptions.check()
+    out = Path(args.out) if args.out else Path(args.run_dirs[0]).expanduser().parent / "comparison"
+    if len(args.run_dirs) > 1 and out.resolve() in {Path(d).expanduser().resolve() for d in args.run_dirs}:
+        raise ConfigError(f"--out {out} is one of the run directories; choose another folder")
     for d in args.run_dirs:
         print(f"wrote {write_report(d, assumptions)}")
     if len(args.run_dirs) > 1:
-        out = Path(args.out) if args.out else Path(args.run_dirs[0]).expanduser().parent / "comparison"
-        if out.resolve() in {Path(d).expanduser().resolve() for d in args.run_dirs}:
-            raise ConfigError(f"--out {out} is one of the run directories; choose another folder")
         print(f"wrote {write_comparison(args.run_dirs, out, assumptions)}")
     return 0
 

@@ -3,7 +3,13 @@ a 1-epoch reference) for the fine-tuning, export and report tests: seconds on a 
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+import torch
 
 from lightning_nas.config import RunConfig, parse_config
 
@@ -49,3 +55,29 @@ def tiny_run(tmp: Path) -> Path:
     cfg = tiny_config(tmp)
     Search(cfg, callbacks=[]).run()
     return Path(cfg.run_dir)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """torch on one thread: on a shared 2-core machine two threads per process oversubscribe the cores
+    and spin (a tiny search took 4x the CPU time with 2 threads under load)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def shared_tiny_run(factory: pytest.TempPathFactory, name: str) -> Path:
+    """A private copy (named `name`) of one tiny run made once per test session and shared by the
+    fine-tuning, export and report tests (their reference cache is shared too)."""
+    base = factory.getbasetemp() / "shared_tiny_search"
+    if not (base / "run" / "results.json").exists():
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir()
+        with one_thread():
+            tiny_run(base)
+    dest = factory.mktemp(name) / "run"
+    shutil.copytree(base / "run", dest)
+    return dest
