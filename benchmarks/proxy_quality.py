@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summary_rows(rows, f"sample (seed {args.sample_seed})")
     cached = cached_rows(scoring, table)
     if len(cached) > len(rows):
-        summary += summary_rows(cached, "all cached")
+        summary += summary_rows(cached, "all cached (sample + archs the searches visited; not random)")
     quintiles = quintile_rows(rows)
 
     out = out_dir("proxy_quality", args.profile, args.out)
