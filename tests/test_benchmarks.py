@@ -23,6 +23,14 @@ import proxy_quality  # noqa: E402
 import search_quality  # noqa: E402
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def test_correlations_and_quintiles() -> None:
     x = np.arange(10.0)
     assert proxy_quality.correlations(x, x * 2) == pytest.approx((1.0, 1.0))
