@@ -92,6 +92,7 @@ def summarize(name: str, budget: float, rows: list[dict[str, Any]], rate: float,
     return {
         "setting": name,
         "budget_mmacs": budget,
+        "cheapest_mmacs": lowest,
         "feasible_fraction": rate,
         "expected_rejection": POPULATION / rate if rate > 0 else math.inf,
         "rejection": text,
@@ -116,8 +117,7 @@ def plot(path: Path, summary: list[dict[str, Any]], samples: list[dict[str, Any]
             ax.scatter([s["budget_mmacs"]] * len(draws), draws, s=8, color="tab:red", alpha=0.35)
             if s["rejection_cut_seeds"] and not s["rejection"].startswith("never"):
                 ax.scatter([s["budget_mmacs"]], [max_draws], marker="^", s=60, color="tab:red")
-            if s["rejection"].startswith("never"):
-                ax.axvspan(0, s["budget_mmacs"], color="0.9")
+        ax.axvspan(0, rows[0]["cheapest_mmacs"], color="0.9", label="below the cheapest subnet: rejection never ends")
         ok = [s for s in rows if not math.isnan(s["rejection_mean"])]
         ax.plot([s["budget_mmacs"] for s in ok], [s["rejection_mean"] for s in ok], "o-", color="tab:red", label="rejection (mean of seeds)")
         ax.plot([s["budget_mmacs"] for s in rows], [POPULATION] * len(rows), "s-", color="tab:blue", label="penalty")
