@@ -37,6 +37,8 @@ class CandidateModule(L.LightningModule):
         self.last_losses: dict[str, float] = {}
 
     def cka_per_layer(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.reference_features[0].device != x.device:  # once, when the Trainer runs on an accelerator
+            self.reference_features = [r.to(x.device) for r in self.reference_features]
         logits, feats = self.taps(x)
         cka = torch.stack([linear_cka(r, f) for r, f in zip(self.reference_features, feats, strict=True)])
         return logits, cka

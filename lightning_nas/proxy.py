@@ -20,7 +20,8 @@ from lightning_nas.spaces.base import Genotype, SearchSpace
 @dataclass
 class ProxyConfig:
     """steps: N_train (100); beta: weight of the CKA term (0.8); SGD lr/momentum/weight decay
-    (0.1/0.9/5e-4, constant lr); score_bn_mode: BN mode when scoring the trained candidate."""
+    (0.1/0.9/5e-4, constant lr); score_bn_mode: BN mode when scoring the trained candidate;
+    accelerator: where the candidate trains (cpu | gpu | auto, Lightning's names)."""
 
     steps: int = 100
     beta: float = 0.8
@@ -28,6 +29,7 @@ class ProxyConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     score_bn_mode: str = "train"
+    accelerator: str = "cpu"
 
 
 @dataclass
@@ -83,9 +85,9 @@ class RMIEvaluator:
         if self.cfg.steps > 0:
             loader = DataLoader(_RepeatedBatch(self.probe.x, self.probe.y, self.cfg.steps), batch_size=None)
             with quiet_lightning():
-                trainer = silent_trainer(max_steps=self.cfg.steps)
+                trainer = silent_trainer(max_steps=self.cfg.steps, accelerator=self.cfg.accelerator)
                 trainer.fit(module, train_dataloaders=loader)
-        cka = module.score(self.probe.x, self.cfg.score_bn_mode)
+        cka = module.cpu().score(self.probe.x, self.cfg.score_bn_mode)
         return ProxyResult(
             rmi=float(cka.sum()),
             cka=[float(c) for c in cka],

@@ -45,6 +45,17 @@ def test_imagefolder_reads_a_tree_and_resizes(tmp_path):
         build_datamodule("imagefolder", root=str(tmp_path / "nope"))
 
 
+def test_large_image_trees_are_read_lazily_with_the_same_values(tmp_path):
+    from lightning_nas.data.imagefolder import ImageFolderDataModule
+
+    root = make_tree(tmp_path)
+    eager = ImageFolderDataModule(root=str(root), resolution=8, val_fraction=0.0)
+    lazy = ImageFolderDataModule(root=str(root), resolution=8, val_fraction=0.0, in_memory_limit=2)
+    for i in range(6):
+        a, b = eager.train_set()[i], lazy.train_set()[i]
+        assert torch.allclose(a[0], b[0]) and a[1] == b[1]
+
+
 def test_imagenet16_reads_the_nb201_pickle_format(tmp_path):
     rng = np.random.default_rng(0)
     for name, n in (("train_data_batch_1", 20), ("val_data", 10)):
