@@ -1,5 +1,6 @@
 """FLOPs (millions of multiply-accumulates) and parameters (millions) of the full-size network,
-as the space counts them (for NB201 exactly as NAS-Bench-201 does)."""
+as the space counts them (for NB201 exactly as NAS-Bench-201 does, in its unit name "MFLOPs"; for OFA
+as OFA does, "MMACs": the same quantity under each benchmark's name)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ class ComplexityCost:
         self.space = space
         self.kind = kind
         self.name = kind
-        self.unit = "MFLOPs" if kind == "flops" else "M params"
+        self.unit = getattr(space, "flops_unit", "MFLOPs") if kind == "flops" else "M params"
         self._cache: dict[str, float] = {}
 
     def cost(self, genotype: Genotype) -> float:

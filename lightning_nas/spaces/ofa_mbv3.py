@@ -98,6 +98,7 @@ class OFAMobileNetV3Space:
     resolution_mutate_prob: float = 0.5
     weights: str | None = None
     name: str = "ofa_mbv3"
+    flops_unit: str = "MMACs"  # what OFA and the paper call its FLOPs (multiply-accumulates)
     _supernets: dict[bool, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
