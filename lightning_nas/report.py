@@ -3,7 +3,8 @@
 For each run, in its directory: `report.md` (settings, winner, search cost with device-hours, energy and
 CO2e estimates, fine-tuning and export results when present, top 10) and `generations.png` (fitness /
 RMI / cost per generation, best and mean), `rmi_vs_cost.png` (every evaluated candidate, the budget, the
-winner), `op_distribution.png` (operations of the final population and the top 10). For several runs
+winner; cost is the main constraint's metric), `op_distribution.png` (operations of the final population
+and the top 10). For several runs
 also `compare.md` and the same plots overlaid (`compare_*.png`) in `--out` (default: `comparison/` next
 to the first run). Energy = power x device-hours x PUE; CO2e = energy x carbon intensity; defaults: 65 W
 per CPU, 300 W per GPU, PUE 1.0, 475 g CO2e/kWh (see lightning_nas.search_cost)."""
@@ -76,8 +77,8 @@ def finetune_cost(run: FinishedRun, assumptions: EnergyAssumptions) -> ComputeCo
 
 def cost_lines(title: str, cost: ComputeCost) -> list[str]:
     return [f"### {title}", ""] + _table(
-        ["wall-clock (s)", "device", "device-hours", "power (W)", "PUE", "energy (kWh)", "carbon (g CO2e/kWh)", "CO2e (kg)"],
-        [[fmt(cost.wall_seconds, 1), cost.device, fmt(cost.device_hours), fmt(cost.power_w, 0), fmt(cost.pue, 2),
+        ["wall-clock (s)", "device type", "device", "device-hours", "power (W)", "PUE", "energy (kWh)", "carbon (g CO2e/kWh)", "CO2e (kg)"],
+        [[fmt(cost.wall_seconds, 1), cost.device_type, cost.device, fmt(cost.device_hours), fmt(cost.power_w, 0), fmt(cost.pue, 2),
           fmt(cost.energy_kwh, 6), fmt(cost.carbon_g_per_kwh, 0), fmt(cost.co2e_kg, 6)]],
     ) + [""]
 

@@ -19,7 +19,7 @@ from lightning.pytorch import Callback
 from lightning_nas.cka import linear_cka
 from lightning_nas.config import parse_config
 from lightning_nas.errors import ConfigError
-from lightning_nas.finetune import Target, main, resume_path, run_finetune
+from lightning_nas.finetune import Target, choose_winner, main, resume_path, run_finetune
 from lightning_nas.finetune_module import FinetuneModule, ReferenceTaps
 from lightning_nas.reference.resnet_cifar import cifar_resnet
 from lightning_nas.spaces.nb201 import NB201Space
@@ -71,6 +71,18 @@ def test_cli_one_epoch(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixt
         assert "C16/N5" in bench["note"]  # the tiny run trains C4/N1
 
 
+def test_cli_arch_without_run(tmp_path: Path) -> None:
+    """`--arch` alone trains that architecture with the quick-start config in a new directory."""
+    arch = "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|skip_connect~0|none~1|nor_conv_1x1~2|"
+    argv = ["--arch", arch, "--runs_root", str(tmp_path / "runs"), "--tb_logs", str(tmp_path / "tb"),
+            "--space.full_C", "4", "--space.full_N", "1", *FINETUNE_TINY, "--finetune.export", "false"]
+    assert main(argv) == 0
+    (out,) = (tmp_path / "runs").iterdir()
+    rec = json.loads((out / "finetune.json").read_text())
+    assert (rec["arch"], rec["source"], rec["dataset"]) == (arch, "--arch", "digits")
+    assert (out / "finetune" / "checkpoints" / "last.ckpt").exists()
+
+
 class _StopAfterFirstEpoch(Callback):
     def on_train_epoch_end(self, trainer, pl_module) -> None:  # noqa: ANN001
         trainer.should_stop = True
@@ -88,7 +100,21 @@ def test_resume_from_last_checkpoint(run_dir: Path, tmp_path: Path) -> None:
     assert (second["epochs_completed"], second["complete"]) == (2, True)
     assert second["train_seconds"] > first["train_seconds"]  # the clock carried over through the checkpoint
     ckpt = torch.load(tmp_path / "ft" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
-    assert ckpt["epoch"] == 1 and not any(k.startswith("reference") for k in ckpt["state_dict"])
+    assert ckpt["state_dict"] and not any(k.startswith("reference") for k in ckpt["state_dict"])
+    # a finished fine-tune resumes without training and can test its best checkpoint instead
+    cfg.finetune.test_checkpoint = "best"
+    third = run_finetune(cfg, target)
+    assert third["checkpoint"].endswith("best.ckpt") and third["epochs_completed"] == 2
+    assert third["train_seconds"] - second["train_seconds"] < 5.0
+
+
+def test_prefers_the_best_feasible_candidate() -> None:
+    space = NB201Space()
+    results = {"best": {"genotype": [3] * 6, "feasible": False}, "best_feasible": {"genotype": [1] * 6}}
+    assert choose_winner(results, space, prefer_feasible=True) == ((1,) * 6, "results.best_feasible")
+    assert choose_winner(results, space, prefer_feasible=False) == ((3,) * 6, "results.best")
+    results["best"]["feasible"] = True
+    assert choose_winner(results, space, prefer_feasible=True) == ((3,) * 6, "results.best")
 
 
 def test_resume_refuses_another_setup(tmp_path: Path) -> None:
