@@ -9,7 +9,7 @@ from typing import Any
 
 from callbacks.base import SearchCallback
 from lightning_nas.run_dir import write_json
-from lightning_nas.search_cost import EnergyAssumptions, cpu_name
+from lightning_nas.search_cost import EnergyAssumptions, device_name, device_type_of
 
 DEVICE_JSON = "device.json"
 
@@ -20,8 +20,9 @@ class SearchReport(SearchCallback):
         self.stream = stream or sys.stdout
 
     def on_search_start(self, search: Any) -> None:
-        # the RMI proxy trains on the CPU (lightning_nas.proxy), whatever else the machine has
-        write_json(search.run_dir / DEVICE_JSON, {"device_type": "cpu", "device": cpu_name(), "cpus": os.cpu_count()})
+        # where the RMI proxy trains the candidates (proxy.accelerator, cpu by default)
+        kind = device_type_of(getattr(search.cfg.proxy, "accelerator", "cpu"))
+        write_json(search.run_dir / DEVICE_JSON, {"device_type": kind, "device": device_name(kind), "cpus": os.cpu_count()})
 
     def on_search_end(self, search: Any, results: dict[str, Any]) -> None:
         from lightning_nas.report import write_report

@@ -104,7 +104,26 @@ class TrainerParts:
     clock: Any  # WallClock
 
 
-def build_trainer(recipe: Recipe, out_dir: Path, tb_logs: str, name: str, extra: list[Callback] | None = None) -> TrainerParts:
+def _batch_count(limit: int | float, available: int) -> int:
+    """A fraction of the batches as a count, at least one (Lightning refuses a fraction below one batch)."""
+    if isinstance(limit, float):
+        return max(1, int(limit * available))
+    return max(1, min(int(limit), available))
+
+
+def batch_limits(recipe: Recipe, dm: Any) -> dict[str, int]:
+    """Batches per epoch (train, val) and for the test, resolved against the data's loaders."""
+    ft = recipe.cfg
+    return {
+        "train": _batch_count(ft.limit_train_batches, len(dm.train_dataloader())),  # type: ignore[arg-type]
+        "val": _batch_count(ft.limit_val_batches, len(dm.val_dataloader())),  # type: ignore[arg-type]
+        "test": _batch_count(ft.limit_test_batches, len(dm.test_dataloader())),
+    }
+
+
+def build_trainer(
+    recipe: Recipe, out_dir: Path, tb_logs: str, name: str, limits: dict[str, int], extra: list[Callback] | None = None
+) -> TrainerParts:
     from lightning_nas.wallclock import WallClock
 
     ft = recipe.cfg
@@ -126,9 +145,9 @@ def build_trainer(recipe: Recipe, out_dir: Path, tb_logs: str, name: str, extra:
         logger=TensorBoardLogger(save_dir=tb_logs, name=name, version="finetune", default_hp_metric=False),
         callbacks=[checkpoint, LearningRateMonitor(logging_interval="epoch"), clock, *(extra or [])],
         enable_progress_bar=ft.progress_bar,
-        limit_train_batches=ft.limit_train_batches,
-        limit_val_batches=ft.limit_val_batches,
-        limit_test_batches=ft.limit_test_batches,
+        limit_train_batches=limits["train"],
+        limit_val_batches=limits["val"],
+        limit_test_batches=limits["test"],
         num_sanity_val_steps=0,
         log_every_n_steps=10,
     )
@@ -172,14 +191,16 @@ def run_finetune(cfg: RunConfig, target: Target, extra_callbacks: list[Callback]
     dm.setup()
     data_seconds = time.perf_counter() - start
 
+    limits = batch_limits(recipe, dm)
     L.seed_everything(recipe.seed, verbose=False)
     module = build_module(problem, target.genotype, recipe)
-    parts = build_trainer(recipe, out_dir, cfg.tb_logs, target.run_dir.name, extra_callbacks)
+    parts = build_trainer(recipe, out_dir, cfg.tb_logs, target.run_dir.name, limits, extra_callbacks)
     parts.trainer.fit(module, datamodule=dm, ckpt_path=str(ckpt) if ckpt else None)
     tested, test, test_seconds = _test(parts, module, dm, recipe.cfg.test_checkpoint)
 
     record = _record(cfg, problem, target, recipe, parts, test, tested)
     record["resumed_from_epoch"] = parts.clock.start_epoch if ckpt else None
+    record["batches"] = {**limits, "batch_size": recipe.batch_size}
     record["data_seconds"] = data_seconds
     record["test_seconds"] = test_seconds
     record["wall_seconds"] = parts.clock.previous + test_seconds + data_seconds

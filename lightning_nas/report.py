@@ -54,18 +54,27 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
 
 
 # ---- search cost --------------------------------------------------------------------------------
+def search_device_type(run: FinishedRun) -> str:
+    """Where the proxy trained candidates: device.json (written by callbacks.report while searching),
+    else the run's proxy.accelerator (cpu by default)."""
+    if run.device.get("device_type"):
+        return str(run.device["device_type"])
+    accelerator = run.setting("proxy", "accelerator", "cpu")
+    return "cuda" if accelerator in ("gpu", "cuda") else "cpu" if accelerator in ("cpu", None) else str(accelerator)
+
+
 def search_device(run: FinishedRun) -> str:
-    """The search trains candidates on the CPU (the proxy's Trainer); named from device.json (written by
-    callbacks.report while searching) or versions.json."""
+    """The device's name from device.json, else what versions.json says about the machine."""
     v = {**run.versions, **run.device}
-    name = v.get("device") or "CPU"
+    name = v.get("device") or search_device_type(run).upper()
     cores = f", {v['cpus']} logical cores" if v.get("cpus") else ""
     host = f" ({v['platform']})" if v.get("platform") else ""
     return f"{name}{cores}{host}"
 
 
 def search_cost(run: FinishedRun, assumptions: EnergyAssumptions, device: str | None = None) -> ComputeCost:
-    return compute_cost(float(run.results["wall_seconds"]), "cpu", device or search_device(run), assumptions)
+    wall = float(run.results["wall_seconds"])
+    return compute_cost(wall, search_device_type(run), device or search_device(run), assumptions)
 
 
 def finetune_cost(run: FinishedRun, assumptions: EnergyAssumptions) -> ComputeCost | None:

@@ -84,6 +84,17 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
+def device_type_of(accelerator: str | None) -> str:
+    """The device type a Lightning `accelerator` setting trains on here (`auto` -> cuda when present)."""
+    if accelerator in ("gpu", "cuda"):
+        return "cuda"
+    if accelerator == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return accelerator or "cpu"
+
+
 def device_name(device_type: str) -> str:
     """A readable name of the device a run used on this machine."""
     if device_type == "cuda":

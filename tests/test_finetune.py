@@ -72,14 +72,18 @@ def test_cli_one_epoch(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_cli_arch_without_run(tmp_path: Path) -> None:
-    """`--arch` alone trains that architecture with the quick-start config in a new directory."""
+    """`--arch` alone trains that architecture with the quick-start config in a new directory; the quick
+    preset's fractions of batches become at least one batch on a dataset this small."""
     arch = "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|skip_connect~0|none~1|nor_conv_1x1~2|"
     argv = ["--arch", arch, "--runs_root", str(tmp_path / "runs"), "--tb_logs", str(tmp_path / "tb"),
-            "--space.full_C", "4", "--space.full_N", "1", *FINETUNE_TINY, "--finetune.export", "false"]
+            "--space.full_C", "4", "--space.full_N", "1", "--finetune.preset", "quick", "--finetune.epochs", "1",
+            "--finetune.limit_test_batches", "1", "--finetune.export", "false", "--finetune.progress_bar", "false"]
     assert main(argv) == 0
     (out,) = (tmp_path / "runs").iterdir()
     rec = json.loads((out / "finetune.json").read_text())
     assert (rec["arch"], rec["source"], rec["dataset"]) == (arch, "--arch", "digits")
+    # digits: 1293 training images = 11 batches of 128 (a quarter: 2), 144 validation images = 2 (a fifth: 1)
+    assert rec["batches"] == {"train": 2, "val": 1, "test": 1, "batch_size": 128}
     assert (out / "finetune" / "checkpoints" / "last.ckpt").exists()
 
 
