@@ -142,6 +142,7 @@ class RunConfig:
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
     run_dir: str | None = None
+    threads: int | None = None  # torch intra-op CPU threads (None: torch's default; 1 is faster on a busy machine)
     runs_root: str = "runs"
     tb_logs: str = "tb_logs"
     resume: str | None = None
@@ -179,6 +180,16 @@ def parse_config(
         raise ConfigError(" ".join(str(err).split())) from None
     fields = {k: init[k] for k in RunConfig.__dataclass_fields__}
     return RunConfig(**fields), init
+
+
+def apply_threads(cfg: RunConfig) -> None:
+    """Set torch's CPU thread count from `threads` (a process-wide setting, so only CLIs call it)."""
+    if cfg.threads is not None:
+        if cfg.threads < 1:
+            raise ConfigError(f"threads must be >= 1, got {cfg.threads}")
+        import torch
+
+        torch.set_num_threads(cfg.threads)
 
 
 def config_to_yaml(cfg: RunConfig) -> str:

@@ -26,7 +26,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from lightning_nas.config import QUICKSTART, RunConfig, config_to_yaml, parse_config
+from lightning_nas.config import QUICKSTART, RunConfig, apply_threads, config_to_yaml, parse_config
 from lightning_nas.errors import ConfigError, cli_entry
 from lightning_nas.finetune_benchmark import benchmark_lookup
 from lightning_nas.finetune_module import FinetuneModule, ReferenceTaps
@@ -337,6 +337,7 @@ def summary_line(record: dict[str, Any]) -> str:
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     cfg, run_dir, arch = resolve(argv)
+    apply_threads(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
     record = finetune_run_dir(run_dir, cfg, arch)
     print(summary_line(record))

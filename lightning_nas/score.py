@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lightning_nas.config import parse_config
+from lightning_nas.config import apply_threads, parse_config
 from lightning_nas.errors import cli_entry
 from lightning_nas.fitness import feasible, fitness
 from lightning_nas.pipeline import build_problem, build_scorer
@@ -19,6 +19,7 @@ def _add_arch(parser: Any) -> None:
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     cfg, ns = parse_config(argv, prog="python -m lightning_nas.score", description=__doc__, extra=_add_arch)
+    apply_threads(cfg)
     problem = build_problem(cfg, check_budgets=False)
     genotype = problem.space.parse(ns["arch"])
     costs = [m.cost(genotype) for m in problem.cost_models]

@@ -17,7 +17,7 @@ from typing import Any
 
 from callbacks.base import SearchCallback
 from lightning_nas import checkpoint
-from lightning_nas.config import RunConfig, config_from_yaml, config_to_yaml, parse_config
+from lightning_nas.config import RunConfig, apply_threads, config_from_yaml, config_to_yaml, parse_config
 from lightning_nas.errors import ConfigError, cli_entry
 from lightning_nas.eval_cache import RunCache, open_run_cache
 from lightning_nas.fitness import feasible, fitness
@@ -277,6 +277,7 @@ def resolve(argv: list[str] | None) -> RunConfig:
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     cfg = resolve(argv)
+    apply_threads(cfg)
     search = Search(cfg, default_callbacks(cfg))
     try:
         search.run()
