@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         g, res = run_search(seed, prof["device"], budget, prof["population"], prof["generations"], "penalty", args.cache_path, prof["extra"])
         v = oracle.judge(g, budget)
         found.append(g)
-        runs.append({"seed": seed, "arch_str": to_arch_str(g), "accuracy": v.accuracy, "regret_pp": v.regret_pp, "feasible": v.feasible,
+        runs.append({"seed": seed, "arch_str": to_arch_str(g), "accuracy": v.accuracy, "cost": v.cost, "budget": budget, "regret_pp": v.regret_pp, "feasible": v.feasible,
                      "trained": res["bench_trained"], "persistent_cache_hits": res["bench_persistent_hits"]})  # fmt: skip
     top_c, found_c = op_counts(top), op_counts(found)
     rows = [{"op": op, "top10": float(t), "found": float(f)} for op, t, f in zip(OPS, top_c, found_c, strict=True)]

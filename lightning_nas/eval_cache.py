@@ -15,7 +15,7 @@ import math
 import os
 import sqlite3
 import time
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,13 +78,24 @@ def _space_signature(space: Any) -> dict[str, Any]:
     return {"repr": repr(space)}
 
 
+# Proxy keys of SCORE_VERSION 1: always hashed. A key added later is hashed only when it is set away from
+# its default, so adding a key whose default keeps the old behaviour does not invalidate every cache
+# (changing such a default, or what a key means, needs a SCORE_VERSION bump).
+_PROXY_KEYS_V1 = ("steps", "beta", "lr", "momentum", "weight_decay", "score_bn_mode")
+
+
+def _proxy_signature(settings: dict[str, Any], proxy: Any) -> dict[str, Any]:
+    defaults = {f.name: f.default for f in fields(proxy)} if is_dataclass(proxy) else {}
+    return {k: v for k, v in settings.items() if k in _PROXY_KEYS_V1 or k not in defaults or v != defaults[k]}
+
+
 def score_hash(
     space: Any, reference_features: list[torch.Tensor], probe_digest: str, proxy: Any, seed: int, reference_info: Any = None
 ) -> str:
     """Hash of everything a score depends on: the reference's features on the probe batch (its weights,
     taps and BN mode as they act), the probe batch, the proxy settings, the seed (candidate init) and the
     proxy network's size. `reference_info` (arch, taps) is added for readability of collisions only."""
-    proxy_settings = asdict(proxy) if is_dataclass(proxy) else proxy
+    proxy_settings = _proxy_signature(asdict(proxy) if is_dataclass(proxy) else dict(proxy), proxy)
     info = {k: v for k, v in (reference_info or {}).items() if k in ("arch", "taps", "bn_mode")}
     return _digest(SCORE_VERSION, _space_signature(space), tensors_digest(reference_features), probe_digest, proxy_settings, seed, info)
 

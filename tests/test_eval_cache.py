@@ -75,6 +75,18 @@ def test_score_hash_covers_what_changes_a_score() -> None:
     assert len({base, *changed}) == len(changed) + 1
 
 
+def test_a_proxy_key_added_later_only_counts_when_set() -> None:
+    from dataclasses import dataclass
+
+    @dataclass
+    class Later(ProxyConfig):
+        accelerator: str = "cpu"
+
+    space, feats = NB201Space(C=4, N=1), [torch.ones(4, 3)]
+    assert score_hash(space, feats, "p", Later(), 0) == score_hash(space, feats, "p", ProxyConfig(), 0)
+    assert score_hash(space, feats, "p", Later(accelerator="gpu"), 0) != score_hash(space, feats, "p", ProxyConfig(), 0)
+
+
 def _writer(path: str, worker: int, n: int) -> None:
     with EvalCache(path) as cache:
         for i in range(n):
