@@ -68,7 +68,10 @@ class NB201AccuracyTable:
                 columns[(ds, "flops_M")][i], columns[(ds, "params_M")][i] = cost["flops"], cost["params"]
         return cls(columns, str(path))
 
-    def get(self, genotype: NB201Genotype, dataset: str, field: str = "test_acc") -> float:
+    def get(self, genotype: NB201Genotype | str, dataset: str, field: str = "test_acc") -> float:
+        """The value for a genotype or an NB201 arch string (looked up through its index)."""
+        if isinstance(genotype, str):
+            genotype = _genotype(genotype)
         check_choice("NB201 dataset", dataset, DATASETS)
         check_choice("NB201 table field", field, FIELDS)
         if (dataset, field) not in self.columns:

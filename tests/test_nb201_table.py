@@ -40,6 +40,7 @@ def test_lookups_match_the_readme(table, index, dataset, valid, test, flops, par
 def test_best_cifar10_architecture_is_6111(table) -> None:
     oracle = NB201Oracle(table, "cifar10", table.column("cifar10", "flops_M"))
     best = oracle.optimum(math.inf)
+    assert table.get(best.arch_str, "cifar10") == best.accuracy  # look-up by arch string
     assert (best.index, round(best.accuracy, 4), best.feasible_count) == (6111, 94.3733, N_ARCHS)
     assert oracle.optimum(best.cost).index == 6111  # a budget equal to the cost is feasible
     tighter = oracle.optimum(best.cost - 1e-6)
