@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Any
 
-from lightning_nas.config import parse_config
+from lightning_nas.config import apply_threads, parse_config
 from lightning_nas.errors import ConfigError, cli_entry
 from lightning_nas.eval_cache import RunCache, open_run_cache
 from lightning_nas.pipeline import build_problem, build_scorer
@@ -35,7 +35,6 @@ def sample_genotypes(space: SearchSpace, limit: int | None, sample_seed: int) ->
 def _add_args(parser: Any) -> None:
     parser.add_argument("--limit", type=int | None, default=None, help="score only the first N of the seeded order")
     parser.add_argument("--sample_seed", type=int, default=0, help="seed of the order in which archs are scored")
-    parser.add_argument("--threads", type=int | None, default=None, help="torch CPU threads (default: torch's)")
 
 
 def precompute(cache: RunCache, evaluate: Any, keys: list[str], genotypes: list[Genotype], progress: bool = True) -> dict[str, int]:
@@ -53,10 +52,7 @@ def precompute(cache: RunCache, evaluate: Any, keys: list[str], genotypes: list[
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     cfg, ns = parse_config(argv, prog="python -m lightning_nas.precompute", description=__doc__, extra=_add_args)
-    if ns.get("threads"):
-        import torch
-
-        torch.set_num_threads(int(ns["threads"]))
+    apply_threads(cfg)
     if not cfg.cache.enabled:
         raise ConfigError("cache.enabled is false: precompute writes into the persistent cache; set --cache.enabled true")
     problem = build_problem(cfg, check_budgets=False)
