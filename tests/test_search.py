@@ -126,11 +126,11 @@ def test_resume_after_sigkill_equals_the_uninterrupted_run(tmp_path):
 def test_corrupt_or_foreign_checkpoint_gives_a_clear_error(tiny_cfg, tmp_path):
     cfg = tiny_cfg("--run_dir", str(tmp_path / "c"))
     Search(cfg, callbacks=[]).run()
+    with pytest.raises(ConfigError, match="different config"):
+        Search(tiny_cfg("--resume", str(tmp_path / "c"), "--seed", "5"), callbacks=[]).run()
     (tmp_path / "c" / "checkpoint.json").write_text("{not json")
     with pytest.raises(ConfigError, match="corrupt checkpoint"):
         Search(tiny_cfg("--resume", str(tmp_path / "c")), callbacks=[]).run()
-    with pytest.raises(ConfigError, match="different config"):
-        Search(tiny_cfg("--resume", str(tmp_path / "c"), "--seed", "5"), callbacks=[]).run()
 
 
 @pytest.mark.parametrize(
