@@ -21,7 +21,8 @@ from lightning_nas.spaces.base import Genotype, SearchSpace
 class ProxyConfig:
     """steps: N_train (100); beta: weight of the CKA term (0.8); SGD lr/momentum/weight decay
     (0.1/0.9/5e-4, constant lr); score_bn_mode: BN mode when scoring the trained candidate;
-    accelerator: where the candidate trains (cpu | gpu | auto, Lightning's names)."""
+    accelerator: where the candidate trains (cpu | gpu | auto, Lightning's names);
+    log_every_n_steps: log per-layer CKA and losses every n steps (0: the last step only)."""
 
     steps: int = 100
     beta: float = 0.8
@@ -30,6 +31,7 @@ class ProxyConfig:
     weight_decay: float = 5e-4
     score_bn_mode: str = "train"
     accelerator: str = "cpu"
+    log_every_n_steps: int = 0
 
 
 @dataclass
@@ -76,7 +78,14 @@ class RMIEvaluator:
             network = self.space.to_module(genotype, proxy=True)
         c = self.cfg
         return CandidateModule(
-            network, self.space.tap_names(genotype), self.reference_features, c.beta, c.lr, c.momentum, c.weight_decay
+            network,
+            self.space.tap_names(genotype),
+            self.reference_features,
+            c.beta,
+            c.lr,
+            c.momentum,
+            c.weight_decay,
+            c.log_every_n_steps,
         )
 
     def evaluate(self, genotype: Genotype) -> ProxyResult:

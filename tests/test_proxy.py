@@ -69,3 +69,19 @@ def test_disconnected_cell_scores_zero_never_nan(setup):
 def test_candidate_seed_depends_on_seed_and_key_only():
     assert candidate_seed(0, "a") == candidate_seed(0, "a")
     assert candidate_seed(0, "a") != candidate_seed(1, "a") != candidate_seed(0, "b")
+
+
+def test_candidate_logs_per_layer_cka_and_losses(setup):
+    from torch.utils.data import DataLoader
+
+    from lightning_nas.proxy import _RepeatedBatch
+    from lightning_nas.quiet import quiet_lightning, silent_trainer
+
+    space, probe, feats = setup
+    torch.manual_seed(0)
+    module = CandidateModule(space.to_module(from_arch_str(GOOD)), space.tap_names(None), feats)
+    with quiet_lightning():
+        trainer = silent_trainer(max_steps=3)
+        trainer.fit(module, train_dataloaders=DataLoader(_RepeatedBatch(probe.x, probe.y, 3), batch_size=None))
+    assert {"cka_0", "cka_1", "cka_2", "loss", "ce", "cka_loss"} <= set(trainer.callback_metrics)
+    assert trainer.callback_metrics["loss"].item() == pytest.approx(module.last_losses["loss"], rel=1e-5)
