@@ -45,6 +45,7 @@ class Search:
         self.persistent: RunCache | None = None  # the cross-run SQLite cache (cfg.cache)
         self.stopwatch = Stopwatch()
         self._gen_stats = {"trained": 0, "cache_hits": 0}
+        self._gen_start = time.perf_counter()
 
     # ---- properties callbacks use ------------------------------------------------------------
     @property
