@@ -7,6 +7,7 @@ the most FLOPs under the budget; a random feasible one, in expectation), rejecti
 the penalty, and the FLOPs-constrained search's latencies on every device (Fig. 2h).
 
     python benchmarks/search_quality.py --profile small     # 2 devices x 3 budgets x 1 seed, pop 6 x 3 gens
+    python benchmarks/search_quality.py --profile medium    # C16/N2 proxy, pop 10 x 6 gens (~20 min on 2 cores)
     python benchmarks/search_quality.py --profile paper     # 6 devices x 3 budgets x 10 seeds, pop 20 x 100
 
 The last line is `mean_regret_pp=<value> feasible=<fraction>` over the penalty runs of the grid."""
@@ -36,6 +37,11 @@ PROFILES: dict[str, dict[str, Any]] = {
         "devices": ("edgegpu_latency", "pixel3_latency"), "percentiles": (25, 50, 75), "seeds": (0,),
         "population": 6, "generations": 3, "rejection_devices": ("edgegpu_latency",), "rejection_percentiles": (50,),
         "extra": ("--space.C", "8", "--space.N", "1"),
+    },
+    "medium": {
+        "devices": ("edgegpu_latency", "pixel3_latency"), "percentiles": (25, 50, 75), "seeds": (0,),
+        "population": 10, "generations": 6, "rejection_devices": ("edgegpu_latency",), "rejection_percentiles": (50,),
+        "extra": ("--space.C", "16", "--space.N", "2"),
     },
     "paper": {
         "devices": DEVICES, "percentiles": (25, 50, 75), "seeds": tuple(range(10)),
