@@ -40,6 +40,16 @@ def tiny_overrides(tmp_path: Path) -> list[str]:
     ]  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """torch on one thread for a test module (use with `pytestmark = pytest.mark.usefixtures(...)`):
+    on a shared 2-core machine two threads per process oversubscribe the cores and tiny nets crawl."""
+    from tests.run_fixtures import one_thread
+
+    with one_thread():
+        yield
+
+
 @pytest.fixture
 def tiny_cfg(tmp_path: Path):
     """`tiny_cfg(*extra_overrides) -> RunConfig` for a seconds-long search on digits."""

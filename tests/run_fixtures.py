@@ -4,6 +4,7 @@ a 1-epoch reference) for the fine-tuning, export and report tests: seconds on a 
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,3 +82,8 @@ def shared_tiny_run(factory: pytest.TempPathFactory, name: str) -> Path:
     dest = factory.mktemp(name) / "run"
     shutil.copytree(base / "run", dest)
     return dest
+
+
+def results_of(run: Path) -> dict:
+    """A finished run's results.json."""
+    return json.loads((run / "results.json").read_text())

@@ -22,13 +22,7 @@ import op_distribution  # noqa: E402
 import proxy_quality  # noqa: E402
 import search_quality  # noqa: E402
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_correlations_and_quintiles() -> None:

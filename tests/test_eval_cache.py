@@ -15,14 +15,7 @@ from lightning_nas.eval_cache import CacheCorruptError, EvalCache, score_hash
 from lightning_nas.proxy import ProxyConfig, ProxyResult
 from lightning_nas.spaces.nb201 import NB201Space
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The tiny searches are latency-bound: one torch thread is several times faster on a shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _result(rmi: float) -> ProxyResult:

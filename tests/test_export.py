@@ -6,7 +6,6 @@ from __future__ import annotations
 import builtins
 import json
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,16 +17,12 @@ from lightning_nas.data.base import DataSpec
 from lightning_nas.export import export_network, main, network_weights
 from lightning_nas.network_spec import build_network, network_spec
 from lightning_nas.spaces.nb201 import NB201Space
-from tests.run_fixtures import one_thread
 
 SPEC = DataSpec("digits", 10, 3, 16, crop_padding=2, flip=False)
 GENOTYPE = (3, 0, 4, 1, 2, 3)  # every NB201 op: conv 3x3, none, avg pool, skip, conv 1x1
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    with one_thread():
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _doc() -> dict:

@@ -8,7 +8,6 @@ import csv
 import gzip
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,24 +22,18 @@ from lightning_nas.finetune import Target, choose_winner, main, resume_path, run
 from lightning_nas.finetune_module import FinetuneModule, ReferenceTaps
 from lightning_nas.reference.resnet_cifar import cifar_resnet
 from lightning_nas.spaces.nb201 import NB201Space
-from tests.run_fixtures import FINETUNE_TINY, one_thread, shared_tiny_run
+from tests.run_fixtures import FINETUNE_TINY, results_of, shared_tiny_run
 
 NB201_TABLE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "nas-bench-201" / "nb201_accuracy_cost.csv.gz"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    with one_thread():
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared_tiny_run(tmp_path_factory, "finetune")
 
-
-def _results(run: Path) -> dict:
-    return json.loads((run / "results.json").read_text())
 
 
 def _table_value(arch: str) -> float:
@@ -54,7 +47,7 @@ def test_cli_one_epoch(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(argv) == 0
     assert "test top-1" in capsys.readouterr().out
     rec = json.loads((run_dir / "finetune.json").read_text())
-    best = _results(run_dir)["best"]
+    best = results_of(run_dir)["best"]
     assert rec["arch"] == best["description"] and rec["source"] == "results.best"
     assert 0.0 <= rec["test_top1"] <= rec["test_top5"] <= 100.0 and 0.0 <= rec["best_val_acc"] <= 100.0
     assert (rec["epochs"], rec["epochs_completed"], rec["complete"]) == (1, 1, True)
@@ -96,7 +89,7 @@ def test_resume_from_last_checkpoint(run_dir: Path, tmp_path: Path) -> None:
     cfg, _ = parse_config(["--config", str(run_dir / "config.yaml"), *FINETUNE_TINY, "--finetune.epochs", "2",
                            "--finetune.export", "false", "--finetune.out_dir", str(tmp_path / "ft"), "--tb_logs", str(tmp_path / "tb")])
     space = NB201Space(C=4, N=1, full_C=4, full_N=1, resolution=16)
-    target = Target(space.from_json(_results(run_dir)["best"]["genotype"]), "results.best", tmp_path)
+    target = Target(space.from_json(results_of(run_dir)["best"]["genotype"]), "results.best", tmp_path)
     first = run_finetune(cfg, target, extra_callbacks=[_StopAfterFirstEpoch()])
     assert (first["epochs_completed"], first["complete"]) == (1, False)
     second = run_finetune(cfg, target)
@@ -172,9 +165,9 @@ def test_search_callbacks_finetune_then_report(run_dir: Path, tmp_path: Path) ->
     search = SimpleNamespace(cfg=cfg, space=build_problem(cfg, check_budgets=False).space, run_dir=run)
     for cb in (FinetuneWinner(), SearchReport()):
         cb.on_search_start(search)
-        cb.on_search_end(search, _results(run))
+        cb.on_search_end(search, results_of(run))
     rec = json.loads((run / "finetune.json").read_text())
-    assert rec["recipe"]["beta"] == 0.5 and rec["export"]["ok"] and rec["arch"] == _results(run)["best"]["description"]
+    assert rec["recipe"]["beta"] == 0.5 and rec["export"]["ok"] and rec["arch"] == results_of(run)["best"]["description"]
     report = (run / "report.md").read_text()
     assert f"| test top-1 (%) | {rec['test_top1']:.2f} |" in report
     assert json.loads((run / "device.json").read_text())["device_type"] == "cpu"

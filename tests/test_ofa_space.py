@@ -27,13 +27,7 @@ from lightning_nas.taps import FeatureTaps
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Intra-op threads spin on a shared 2-core machine and make tiny convolutions 10x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def small_space(**kw) -> OFAMobileNetV3Space:

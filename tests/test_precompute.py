@@ -6,7 +6,6 @@ import random
 from pathlib import Path
 
 import pytest
-import torch
 
 from lightning_nas.errors import ConfigError
 from lightning_nas.eval_cache import EvalCache
@@ -14,13 +13,7 @@ from lightning_nas.precompute import main, sample_genotypes
 from lightning_nas.spaces.nb201 import NB201Space
 from tests.conftest import tiny_overrides
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_sample_is_seeded_and_prefix_stable() -> None:

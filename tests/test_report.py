@@ -3,10 +3,8 @@ several runs, configurable energy assumptions, one-line errors for missing or un
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,24 +12,18 @@ from matplotlib.image import imread
 
 from lightning_nas.report import main, write_report
 from lightning_nas.search_cost import EnergyAssumptions, compute_cost
-from tests.run_fixtures import one_thread, shared_tiny_run
+from tests.run_fixtures import results_of, shared_tiny_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    with one_thread():
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared_tiny_run(tmp_path_factory, "report")
 
-
-def _results(run: Path) -> dict:
-    return json.loads((run / "results.json").read_text())
 
 
 def _escaped(arch: str) -> str:
@@ -51,7 +43,7 @@ def test_report_files_and_numbers(run_dir: Path) -> None:
     for name in ("generations.png", "rmi_vs_cost.png", "op_distribution.png"):
         _assert_png(run_dir / name)
     text = path.read_text()
-    r = _results(run_dir)
+    r = results_of(run_dir)
     best = r["best"]
     assert _escaped(best["description"]) in text
     assert f"| RMI | {best['rmi']:.4f} |" in text
@@ -73,7 +65,7 @@ def test_cli_energy_assumptions(run_dir: Path, capsys: pytest.CaptureFixture[str
     assert main([str(run_dir), "--power_w", "250", "--carbon_g_per_kwh", "100", "--pue", "1.5"]) == 0
     assert "report.md" in capsys.readouterr().out
     text = (run_dir / "report.md").read_text()
-    cost = compute_cost(_results(run_dir)["wall_seconds"], "cpu", "x", EnergyAssumptions(250.0, 100.0, 1.5))
+    cost = compute_cost(results_of(run_dir)["wall_seconds"], "cpu", "x", EnergyAssumptions(250.0, 100.0, 1.5))
     assert math.isclose(cost.energy_kwh, 250 * 1.5 * cost.device_hours / 1000)
     assert f"| 250 | 1.50 | {cost.energy_kwh:.6f} | 100 | {cost.co2e_kg:.6f} |" in text
     assert "assumed power 250 W, PUE 1.5, carbon intensity 100 g CO2e/kWh" in text
