@@ -10,8 +10,8 @@ from typing import Any
 from _common import base_overrides
 
 from lightning_nas.config import RunConfig, parse_config
-from lightning_nas.eval_cache import RunCache, open_run_cache
 from lightning_nas.pipeline import Problem, Scorer, build_problem, build_scorer
+from lightning_nas.rmi.cache import RunCache, open_run_cache
 
 
 @dataclass

@@ -11,9 +11,9 @@ from typing import Any
 from _common import base_overrides
 from _scoring import memo_scorer
 
-import lightning_nas.search as search_mod
+import lightning_nas.search.engine as search_mod
 from lightning_nas.config import parse_config
-from lightning_nas.spaces.nb201 import NB201Genotype
+from lightning_nas.spaces.nb201.space import NB201Genotype
 
 search_mod.build_scorer = memo_scorer  # type: ignore[assignment]  # one image load / probe batch per seed
 

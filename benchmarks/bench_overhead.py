@@ -16,13 +16,13 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from lightning_nas.cka import linear_cka
-from lightning_nas.probe import ProbeBatch
-from lightning_nas.proxy import ProxyConfig, RMIEvaluator, candidate_seed
 from lightning_nas.reference.loader import load_weights
 from lightning_nas.reference.resnet_cifar import cifar_resnet
-from lightning_nas.spaces.nb201 import NB201Space, from_arch_str
-from lightning_nas.taps import FeatureTaps
+from lightning_nas.rmi.cka import linear_cka
+from lightning_nas.rmi.evaluator import ProxyConfig, RMIEvaluator, candidate_seed
+from lightning_nas.rmi.probe import ProbeBatch
+from lightning_nas.rmi.taps import FeatureTaps
+from lightning_nas.spaces.nb201.space import NB201Space, from_arch_str
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 RESNET20 = Path(__file__).resolve().parents[2] / "shared" / "data" / "reference" / "resnet20-12fca82f.th"

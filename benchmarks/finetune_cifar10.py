@@ -79,9 +79,10 @@ def finetune_overrides(args: argparse.Namespace, run_dir: Path) -> list[str]:
 
 
 def run_search(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
-    from callbacks.progress import ConsoleProgress
+    from lightning_nas.callbacks.progress import ConsoleProgress
+
     from lightning_nas.config import parse_config
-    from lightning_nas.search import Search
+    from lightning_nas.search.engine import Search
 
     cfg, _ = parse_config(search_overrides(args, run_dir))
     return Search(cfg, callbacks=[ConsoleProgress()]).run()
@@ -89,7 +90,7 @@ def run_search(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
 
 def run_finetune(args: argparse.Namespace, run_dir: Path) -> dict[str, Any]:
     from lightning_nas.config import parse_config
-    from lightning_nas.finetune import finetune_run_dir
+    from lightning_nas.training.finetune import finetune_run_dir
 
     cfg, _ = parse_config(finetune_overrides(args, run_dir), default_config=None)
     return finetune_run_dir(run_dir, cfg)

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     require_shared()
     set_threads(args.threads)
     from lightning_nas.config import parse_config
-    from lightning_nas.search import Search
+    from lightning_nas.search.engine import Search
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         *overrides,
     ]  # fmt: skip
     cfg, _ = parse_config(cfg_argv)
-    from callbacks.progress import ConsoleProgress
+    from lightning_nas.callbacks.progress import ConsoleProgress
 
     start = time.perf_counter()
     search = Search(cfg, callbacks=[ConsoleProgress()])

@@ -35,7 +35,7 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 def op_counts(genotypes: list[tuple[int, ...]]) -> np.ndarray:
     """Average number of edges carrying each op (NB201 op order), over the genotypes."""
-    from lightning_nas.spaces.nb201_network import OPS
+    from lightning_nas.spaces.nb201.network import OPS
 
     counts = np.zeros((len(genotypes), len(OPS)))
     for row, g in enumerate(genotypes):
@@ -50,7 +50,7 @@ def plot(path: Any, top: np.ndarray, found: np.ndarray, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from lightning_nas.spaces.nb201_network import OPS
+    from lightning_nas.spaces.nb201.network import OPS
 
     x = np.arange(len(OPS))
     fig, ax = plt.subplots(figsize=(7, 3.8))
@@ -80,10 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     from _search_runner import run_search
 
     from lightning_nas.costs.hw_nas_bench import HWNASBenchTable
-    from lightning_nas.nb201_oracle import NB201Oracle
-    from lightning_nas.nb201_table import NB201AccuracyTable
-    from lightning_nas.spaces.nb201 import genotype_of_index, to_arch_str
-    from lightning_nas.spaces.nb201_network import OPS
+    from lightning_nas.spaces.nb201.network import OPS
+    from lightning_nas.spaces.nb201.space import genotype_of_index, to_arch_str
+    from lightning_nas.tables.nb201_accuracy import NB201AccuracyTable
+    from lightning_nas.tables.oracle import NB201Oracle
 
     prof = dict(PROFILES[args.profile])
     for key in ("device", "seeds", "population", "generations"):

@@ -33,7 +33,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
 
 
 def make_space(resolutions: tuple[int, ...]) -> Any:
-    from lightning_nas.spaces.ofa_mbv3 import OFAMobileNetV3Space
+    from lightning_nas.spaces.ofa_mbv3.space import OFAMobileNetV3Space
 
     return OFAMobileNetV3Space(num_classes=1000, resolution=224, resolutions=resolutions)
 
@@ -47,7 +47,7 @@ def feasible_rate(space: Any, budgets: tuple[int, ...], n: int, seed: int = 1234
 
 def fill(space: Any, budget: float, seed: int, handling: str, max_draws: int) -> tuple[int, str]:
     """(draws, status) to fill the initial population; status ok | cut off."""
-    from lightning_nas.ga import GAConfig, GeneticAlgorithm, RejectionLimitReached
+    from lightning_nas.search.ga import GAConfig, GeneticAlgorithm, RejectionLimitReached
 
     cfg = GAConfig(population=POPULATION, generations=1, tournament_size=2, constraint_handling=handling, max_rejection_draws=max_draws)
     ga = GeneticAlgorithm(space, cfg, evaluate=lambda gs, _gen: [0.0] * len(gs), accept=lambda g: space.complexity(g)[0] <= budget)

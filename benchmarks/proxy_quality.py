@@ -45,7 +45,7 @@ def score_sample(scoring: Any, genotypes: list[Any]) -> np.ndarray:
 def per_arch_rows(space: Any, genotypes: list[Any], rmi: np.ndarray, table: Any, seed: int) -> list[dict[str, Any]]:
     from _zero_cost import synflow_of
 
-    from lightning_nas.spaces.nb201 import nb201_index
+    from lightning_nas.spaces.nb201.space import nb201_index
 
     rows = []
     for g, r in zip(genotypes, rmi, strict=True):
@@ -136,8 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(args.threads)
     from _scoring import scoring_for
 
-    from lightning_nas.nb201_table import NB201AccuracyTable
     from lightning_nas.precompute import sample_genotypes
+    from lightning_nas.tables.nb201_accuracy import NB201AccuracyTable
 
     prof = PROFILES[args.profile]
     n = args.sample or prof["sample"]

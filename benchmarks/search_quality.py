@@ -53,7 +53,7 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 def pickers(oracle: Any, flops: np.ndarray, budget: float) -> dict[str, float]:
     """Accuracy of the trivial pickers: most FLOPs under the budget, and a random feasible arch (mean)."""
-    from lightning_nas.nb201_oracle import feasible_mask
+    from lightning_nas.tables.oracle import feasible_mask
 
     mask = feasible_mask(oracle.cost, budget) & ~np.isnan(oracle.accuracy)
     idx = np.flatnonzero(mask)
@@ -64,7 +64,7 @@ def pickers(oracle: Any, flops: np.ndarray, budget: float) -> dict[str, float]:
 def one_run(args: Any, prof: dict[str, Any], oracle: Any, metric: str, pct: float | None, budget: float, seed: int, handling: str) -> dict[str, Any]:
     from _search_runner import run_search
 
-    from lightning_nas.ga import RejectionLimitReached
+    from lightning_nas.search.ga import RejectionLimitReached
 
     start = time.perf_counter()
     row: dict[str, Any] = {"metric": metric, "percentile": pct, "budget": budget, "seed": seed, "handling": handling}
@@ -85,7 +85,7 @@ def one_run(args: Any, prof: dict[str, Any], oracle: Any, metric: str, pct: floa
 
 
 def grid(args: Any, prof: dict[str, Any], table: Any, hw: Any, flops: np.ndarray) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    from lightning_nas.nb201_oracle import NB201Oracle
+    from lightning_nas.tables.oracle import NB201Oracle
 
     runs, trivial = [], []
     for device in prof["devices"]:
@@ -107,7 +107,7 @@ def grid(args: Any, prof: dict[str, Any], table: Any, hw: Any, flops: np.ndarray
 
 def flops_runs(args: Any, prof: dict[str, Any], table: Any, hw: Any, flops: np.ndarray) -> list[dict[str, Any]]:
     """FLOPs-constrained search at the median FLOPs; the found arch's latency on every device (Fig. 2h)."""
-    from lightning_nas.nb201_oracle import NB201Oracle
+    from lightning_nas.tables.oracle import NB201Oracle
 
     oracle = NB201Oracle(table, "cifar10", flops)
     budget = oracle.percentile_budget(50)
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     require_shared()
     set_threads(args.threads)
     from lightning_nas.costs.hw_nas_bench import HWNASBenchTable
-    from lightning_nas.nb201_table import NB201AccuracyTable
+    from lightning_nas.tables.nb201_accuracy import NB201AccuracyTable
 
     prof = dict(PROFILES[args.profile])
     for key in ("population", "generations", "devices"):

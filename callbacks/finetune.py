@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from callbacks.base import SearchCallback
+from lightning_nas.callbacks.base import SearchCallback
 
 
 class FinetuneWinner(SearchCallback):
@@ -15,7 +15,7 @@ class FinetuneWinner(SearchCallback):
         self.record: dict[str, Any] | None = None
 
     def on_search_end(self, search: Any, results: dict[str, Any]) -> None:
-        from lightning_nas.finetune import Target, choose_winner, run_finetune, summary_line
+        from lightning_nas.training.finetune import Target, choose_winner, run_finetune, summary_line
 
         genotype, source = choose_winner(results, search.space, search.cfg.finetune.prefer_feasible)
         print(f"fine-tuning the winner ({source}): {search.space.describe(genotype)}", file=self.stream, flush=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from callbacks.base import SearchCallback
+from lightning_nas.callbacks.base import SearchCallback
 
 
 class ConsoleProgress(SearchCallback):

@@ -7,9 +7,10 @@ import os
 import sys
 from typing import Any
 
-from callbacks.base import SearchCallback
+from lightning_nas.callbacks.base import SearchCallback
+
+from lightning_nas.reporting.search_cost import EnergyAssumptions, device_name, device_type_of
 from lightning_nas.run_dir import write_json
-from lightning_nas.search_cost import EnergyAssumptions, device_name, device_type_of
 
 DEVICE_JSON = "device.json"
 
@@ -25,7 +26,7 @@ class SearchReport(SearchCallback):
         write_json(search.run_dir / DEVICE_JSON, {"device_type": kind, "device": device_name(kind), "cpus": os.cpu_count()})
 
     def on_search_end(self, search: Any, results: dict[str, Any]) -> None:
-        from lightning_nas.report import write_report
+        from lightning_nas.reporting.report import write_report
 
         path = write_report(search.run_dir, self.assumptions)
         print(f"report: {path}", file=self.stream, flush=True)

@@ -8,8 +8,7 @@ import math
 from typing import Any
 
 from lightning.pytorch.loggers import TensorBoardLogger
-
-from callbacks.base import SearchCallback
+from lightning_nas.callbacks.base import SearchCallback
 
 
 class TensorBoardSearchLogger(SearchCallback):

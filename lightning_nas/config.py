@@ -15,10 +15,10 @@ from jsonargparse import ActionConfigFile, ArgumentParser
 
 from lightning_nas.costs import ConstraintConfig
 from lightning_nas.errors import ConfigError
-from lightning_nas.ga import GAConfig
-from lightning_nas.probe import ProbeConfig
-from lightning_nas.proxy import ProxyConfig
 from lightning_nas.reference.loader import ReferenceConfig
+from lightning_nas.rmi.evaluator import ProxyConfig
+from lightning_nas.rmi.probe import ProbeConfig
+from lightning_nas.search.ga import GAConfig
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml"
 

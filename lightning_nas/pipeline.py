@@ -12,9 +12,9 @@ from lightning_nas.config import RunConfig
 from lightning_nas.costs import CostModel, build_cost_model
 from lightning_nas.data import ImageDataModule, build_datamodule
 from lightning_nas.errors import ConfigError, check_choice, check_path
-from lightning_nas.probe import ProbeBatch, reference_features, select_probe_batch
-from lightning_nas.proxy import RMIEvaluator
 from lightning_nas.reference.loader import build_reference
+from lightning_nas.rmi.evaluator import RMIEvaluator
+from lightning_nas.rmi.probe import ProbeBatch, reference_features, select_probe_batch
 from lightning_nas.spaces import SearchSpace, build_space
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from lightning_nas.config import apply_threads, parse_config
 from lightning_nas.errors import ConfigError, cli_entry
-from lightning_nas.eval_cache import RunCache, open_run_cache
 from lightning_nas.pipeline import build_problem, build_scorer
+from lightning_nas.rmi.cache import RunCache, open_run_cache
 from lightning_nas.spaces.base import Genotype, SearchSpace
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from lightning_nas.config import apply_threads, parse_config
 from lightning_nas.errors import cli_entry
-from lightning_nas.fitness import feasible, fitness
 from lightning_nas.pipeline import build_problem, build_scorer
+from lightning_nas.search.fitness import feasible, fitness
 
 
 def _add_arch(parser: Any) -> None:

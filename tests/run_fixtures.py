@@ -51,7 +51,7 @@ def tiny_config(tmp: Path, *extra: str) -> RunConfig:
 
 def tiny_run(tmp: Path) -> Path:
     """Run the tiny search (no callbacks) and return its run directory."""
-    from lightning_nas.search import Search
+    from lightning_nas.search.engine import Search
 
     cfg = tiny_config(tmp)
     Search(cfg, callbacks=[]).run()

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from lightning_nas.nb201_oracle import NB201Oracle
-from lightning_nas.nb201_table import N_ARCHS, NB201AccuracyTable
-from lightning_nas.spaces.nb201 import NB201Space
+from lightning_nas.spaces.nb201.space import NB201Space
+from lightning_nas.tables.nb201_accuracy import N_ARCHS, NB201AccuracyTable
+from lightning_nas.tables.oracle import NB201Oracle
 from tests.conftest import REPO, shared_file
 
 sys.path.insert(0, str(REPO / "benchmarks"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lightning_nas.cka import LinearCKA, linear_cka, rmi_score
+from lightning_nas.rmi.cka import LinearCKA, linear_cka, rmi_score
 
 
 def feature_space_cka(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -12,8 +12,8 @@ import pytest
 from lightning_nas.costs import ConstraintConfig, build_cost_model
 from lightning_nas.costs.hw_nas_bench import METRICS, HWNASBenchCost, HWNASBenchTable
 from lightning_nas.errors import ConfigError
-from lightning_nas.fitness import feasible, fitness, penalty
-from lightning_nas.spaces.nb201 import NB201Space, genotype_of_index
+from lightning_nas.search.fitness import feasible, fitness, penalty
+from lightning_nas.spaces.nb201.space import NB201Space, genotype_of_index
 from tests.conftest import shared_file
 
 # Values printed in GATECH-EIC/HW-NAS-Bench example.ipynb (../shared/data/README.md §1).

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from lightning_nas.eval_cache import CacheCorruptError, EvalCache, score_hash
-from lightning_nas.proxy import ProxyConfig, ProxyResult
-from lightning_nas.spaces.nb201 import NB201Space
+from lightning_nas.rmi.cache import CacheCorruptError, EvalCache, score_hash
+from lightning_nas.rmi.evaluator import ProxyConfig, ProxyResult
+from lightning_nas.spaces.nb201.space import NB201Space
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -151,7 +151,7 @@ def _trained(results: dict) -> int:
 
 
 def test_search_reuses_scores_across_runs(tiny_cfg, tmp_path: Path) -> None:
-    from lightning_nas.search import Search
+    from lightning_nas.search.engine import Search
 
     db = str(tmp_path / "evals.sqlite")
     first = Search(tiny_cfg("--cache.path", db), callbacks=[]).run()

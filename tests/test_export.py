@@ -14,9 +14,9 @@ import torch
 
 from lightning_nas.config import SpaceConfig
 from lightning_nas.data.base import DataSpec
-from lightning_nas.export import export_network, main, network_weights
-from lightning_nas.network_spec import build_network, network_spec
-from lightning_nas.spaces.nb201 import NB201Space
+from lightning_nas.export.exporter import export_network, main, network_weights
+from lightning_nas.spaces.nb201.space import NB201Space
+from lightning_nas.spaces.network_spec import build_network, network_spec
 
 SPEC = DataSpec("digits", 10, 3, 16, crop_padding=2, flip=False)
 GENOTYPE = (3, 0, 4, 1, 2, 3)  # every NB201 op: conv 3x3, none, avg pool, skip, conv 1x1

@@ -15,13 +15,13 @@ import pytest
 import torch
 from lightning.pytorch import Callback
 
-from lightning_nas.cka import linear_cka
 from lightning_nas.config import parse_config
 from lightning_nas.errors import ConfigError
-from lightning_nas.finetune import Target, choose_winner, main, resume_path, run_finetune
-from lightning_nas.finetune_module import FinetuneModule, ReferenceTaps
 from lightning_nas.reference.resnet_cifar import cifar_resnet
-from lightning_nas.spaces.nb201 import NB201Space
+from lightning_nas.rmi.cka import linear_cka
+from lightning_nas.spaces.nb201.space import NB201Space
+from lightning_nas.training.finetune import Target, choose_winner, main, resume_path, run_finetune
+from lightning_nas.training.module import FinetuneModule, ReferenceTaps
 from tests.run_fixtures import FINETUNE_TINY, results_of, shared_tiny_run
 
 NB201_TABLE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "nas-bench-201" / "nb201_accuracy_cost.csv.gz"
@@ -151,10 +151,11 @@ def test_rmi_term_in_loss() -> None:
 def test_search_callbacks_finetune_then_report(run_dir: Path, tmp_path: Path) -> None:
     """`finetune.enabled` registers FinetuneWinner before SearchReport; at the search's end they fine-tune
     the winner (here with the RMI term) and write a report that includes it."""
-    from callbacks.finetune import FinetuneWinner
-    from callbacks.report import SearchReport
+    from lightning_nas.callbacks.finetune import FinetuneWinner
+    from lightning_nas.callbacks.report import SearchReport
+
     from lightning_nas.pipeline import build_problem
-    from lightning_nas.search import default_callbacks
+    from lightning_nas.search.engine import default_callbacks
 
     run = tmp_path / "run"
     shutil.copytree(run_dir, run, ignore=shutil.ignore_patterns("finetune*", "export"))

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from lightning_nas.ga import GAConfig, GeneticAlgorithm, RejectionLimitReached
-from lightning_nas.spaces.nb201 import NB201Space
+from lightning_nas.search.ga import GAConfig, GeneticAlgorithm, RejectionLimitReached
+from lightning_nas.spaces.nb201.space import NB201Space
 
 TARGET = (3, 3, 2, 1, 4, 0)
 
@@ -81,7 +81,7 @@ def test_bad_ga_settings(kwargs, match):
 
 
 def test_deap_creator_classes_are_created_once():
-    import lightning_nas.deap_types as types
+    import lightning_nas.search.deap_types as types
 
     first = types.make_individual((1, 2, 3, 4, 0, 0), 1.0)
     importlib.reload(types)  # a second import must not re-create (DEAP would warn and replace)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from lightning_nas.errors import ConfigError
-from lightning_nas.spaces.nb201 import (
+from lightning_nas.spaces.nb201.space import (
     NB201Space,
     from_arch_str,
     from_ops_digits,
@@ -83,7 +83,7 @@ def test_full_size_taps_are_cell_4_cell_10_and_lastact():
     space = NB201Space(C=16, N=5)
     g = from_arch_str(BEST_C10)
     assert space.tap_names(g) == ["cells.4", "cells.10", "lastact"]
-    from lightning_nas.taps import FeatureTaps
+    from lightning_nas.rmi.taps import FeatureTaps
 
     _, feats = FeatureTaps(space.to_module(g), space.tap_names(g))(torch.randn(2, 3, 32, 32))
     assert [tuple(f.shape[1:]) for f in feats] == [(16, 32, 32), (32, 16, 16), (64, 8, 8)]

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from lightning_nas.errors import ConfigError
-from lightning_nas.nb201_oracle import NB201Oracle, constrained_optimum, feasible_mask, regret
-from lightning_nas.nb201_table import N_ARCHS, NB201AccuracyTable
-from lightning_nas.spaces.nb201 import genotype_of_index, to_arch_str
+from lightning_nas.spaces.nb201.space import genotype_of_index, to_arch_str
+from lightning_nas.tables.nb201_accuracy import N_ARCHS, NB201AccuracyTable
+from lightning_nas.tables.oracle import NB201Oracle, constrained_optimum, feasible_mask, regret
 from tests.conftest import shared_file
 
 

@@ -19,10 +19,10 @@ from lightning_nas.costs.base import CostModel
 from lightning_nas.costs.ofa_latency_table import OFALatencyTable, layer_keys
 from lightning_nas.errors import ConfigError
 from lightning_nas.reference.loader import ReferenceConfig, build_architecture
-from lightning_nas.spaces import ofa_compat
-from lightning_nas.spaces.ofa_mbv3 import OFAMobileNetV3Space, ResizeInput
-from lightning_nas.spaces.ofa_mbv3_arch import OFAGenotype
-from lightning_nas.taps import FeatureTaps
+from lightning_nas.rmi.taps import FeatureTaps
+from lightning_nas.spaces.ofa_mbv3 import compat as ofa_compat
+from lightning_nas.spaces.ofa_mbv3.arch import OFAGenotype
+from lightning_nas.spaces.ofa_mbv3.space import OFAMobileNetV3Space, ResizeInput
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -159,7 +159,7 @@ socket.create_connection = refuse
 import torch
 torch.set_num_threads(1)
 from lightning_nas.errors import ConfigError
-from lightning_nas.spaces import ofa_compat
+from lightning_nas.spaces.ofa_mbv3 import compat as ofa_compat
 ofa = ofa_compat.ofa_modules()
 import torch._six
 assert torch._six.string_classes
@@ -254,7 +254,7 @@ def test_reference_is_the_largest_subnet_with_user_weights(tmp_path):
 
 
 def test_tiny_search_in_the_ofa_space(tmp_path):
-    from lightning_nas.search import Search
+    from lightning_nas.search.engine import Search
 
     cfg, _ = parse_config(
         [

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lightning_nas.candidate import CandidateModule
-from lightning_nas.probe import ProbeBatch
-from lightning_nas.proxy import ProxyConfig, RMIEvaluator, candidate_seed
-from lightning_nas.spaces.nb201 import NB201Space, from_arch_str
+from lightning_nas.rmi.candidate import CandidateModule
+from lightning_nas.rmi.evaluator import ProxyConfig, RMIEvaluator, candidate_seed
+from lightning_nas.rmi.probe import ProbeBatch
+from lightning_nas.spaces.nb201.space import NB201Space, from_arch_str
 
 GOOD = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 DEAD = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|none~1|none~2|"  # output cut off from input
@@ -22,7 +22,7 @@ def setup():
     teacher = NB201Space(num_classes=10, resolution=16, C=4, N=1)
     torch.manual_seed(1)
     ref_net = teacher.to_module(from_arch_str(GOOD))
-    from lightning_nas.taps import FeatureTaps
+    from lightning_nas.rmi.taps import FeatureTaps
 
     with torch.no_grad():
         _, feats = FeatureTaps(ref_net, teacher.tap_names(None))(x)
@@ -74,8 +74,8 @@ def test_candidate_seed_depends_on_seed_and_key_only():
 def test_candidate_logs_per_layer_cka_and_losses(setup):
     from torch.utils.data import DataLoader
 
-    from lightning_nas.proxy import _RepeatedBatch
     from lightning_nas.quiet import quiet_lightning, silent_trainer
+    from lightning_nas.rmi.evaluator import _RepeatedBatch
 
     space, probe, feats = setup
     torch.manual_seed(0)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from matplotlib.image import imread
 
-from lightning_nas.report import main, write_report
-from lightning_nas.search_cost import EnergyAssumptions, compute_cost
+from lightning_nas.reporting.report import main, write_report
+from lightning_nas.reporting.search_cost import EnergyAssumptions, compute_cost
 from tests.run_fixtures import results_of, shared_tiny_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lightning_nas.errors import ConfigError
-from lightning_nas.search import Search
+from lightning_nas.search.engine import Search
 from tests.conftest import REPO, shared_file, tiny_overrides
 
 RESULT_KEYS = {
@@ -32,7 +32,7 @@ def comparable(rows: list[dict]) -> list[dict]:
 
 
 def test_tiny_search_end_to_end(tiny_cfg, tmp_path):
-    from callbacks.tensorboard import TensorBoardSearchLogger
+    from lightning_nas.callbacks.tensorboard import TensorBoardSearchLogger
 
     cfg = tiny_cfg("--run_dir", str(tmp_path / "run"))
     results = Search(cfg, callbacks=[TensorBoardSearchLogger()]).run()

@@ -9,18 +9,18 @@ from collections.abc import Callable
 import pytest
 import torch
 
+from lightning_nas.rmi.taps import FeatureTaps
 from lightning_nas.spaces.base import SearchSpace
-from lightning_nas.taps import FeatureTaps
 
 
 def nb201_small() -> SearchSpace:
-    from lightning_nas.spaces.nb201 import NB201Space
+    from lightning_nas.spaces.nb201.space import NB201Space
 
     return NB201Space(num_classes=7, in_channels=3, resolution=16, C=4, N=1)
 
 
 def ofa_mbv3_small() -> SearchSpace:
-    from lightning_nas.spaces.ofa_mbv3 import OFAMobileNetV3Space
+    from lightning_nas.spaces.ofa_mbv3.space import OFAMobileNetV3Space
 
     # two resolutions exercise the input resize; r mutates with its own probability (OFA), 0 here
     return OFAMobileNetV3Space(num_classes=7, resolution=32, resolutions=(24, 32), resolution_mutate_prob=0.0)

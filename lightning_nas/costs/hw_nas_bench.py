@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from lightning_nas.errors import ConfigError, check_choice
-from lightning_nas.spaces.nb201 import NB201Genotype, from_ops_digits, genotype_of_index, nb201_index
+from lightning_nas.spaces.nb201.space import NB201Genotype, from_ops_digits, genotype_of_index, nb201_index
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from lightning_nas.errors import ConfigError
-from lightning_nas.spaces.ofa_compat import safe_load_yaml
-from lightning_nas.spaces.ofa_mbv3_arch import Block, OFAGenotype, blocks, widths
+from lightning_nas.spaces.ofa_mbv3.arch import Block, OFAGenotype, blocks, widths
+from lightning_nas.spaces.ofa_mbv3.compat import safe_load_yaml
 
 _STEM_KEY = re.compile(r"^Conv-input:(\d+)x(\d+)x3-output:")
 

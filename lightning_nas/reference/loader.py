@@ -45,7 +45,7 @@ def build_architecture(arch: str, init_args: dict[str, Any], num_classes: int, i
     if arch in DEPTHS:
         return cifar_resnet(arch, num_classes, in_channels)
     if arch == OFA_MAX:  # init_args: weights (local OFA supernet checkpoint), width_mult
-        from lightning_nas.spaces.ofa_mbv3 import max_subnet
+        from lightning_nas.spaces.ofa_mbv3.space import max_subnet
 
         unknown = sorted(set(init_args) - {"weights", "width_mult"})
         if unknown:
@@ -107,8 +107,8 @@ def train_reference(model: nn.Module, datamodule: Any, cfg: ReferenceConfig, see
     """Train with a Lightning Trainer; returns the test top-1 accuracy (%)."""
     import lightning as L
 
-    from lightning_nas.classifier import ClassifierModule
     from lightning_nas.quiet import quiet_lightning, silent_trainer
+    from lightning_nas.training.classifier import ClassifierModule
 
     module = ClassifierModule(model, datamodule.spec.num_classes, lr=cfg.train_lr, max_epochs=cfg.train_epochs)
     datamodule.batch_size = cfg.train_batch_size

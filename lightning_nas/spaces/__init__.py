@@ -13,7 +13,7 @@ SPACES = ("nb201", "ofa_mbv3")
 def build_space(cfg: Any, spec: Any) -> SearchSpace:
     """`cfg` is a SpaceConfig, `spec` the dataset's DataSpec (classes, channels, resolution)."""
     if cfg.name == "nb201":
-        from lightning_nas.spaces.nb201 import NB201Space
+        from lightning_nas.spaces.nb201.space import NB201Space
 
         return NB201Space(
             num_classes=spec.num_classes,
@@ -25,7 +25,7 @@ def build_space(cfg: Any, spec: Any) -> SearchSpace:
             full_N=cfg.full_N,
         )
     if cfg.name == "ofa_mbv3":
-        from lightning_nas.spaces.ofa_mbv3 import OFAMobileNetV3Space
+        from lightning_nas.spaces.ofa_mbv3.space import OFAMobileNetV3Space
 
         return OFAMobileNetV3Space(
             num_classes=spec.num_classes,

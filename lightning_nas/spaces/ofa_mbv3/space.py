@@ -32,8 +32,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from lightning_nas.errors import ConfigError, check_path
-from lightning_nas.spaces import ofa_compat
-from lightning_nas.spaces.ofa_mbv3_arch import MAX_DEPTH, N_BLOCKS, N_STAGES, OFAGenotype, complexity
+from lightning_nas.spaces.ofa_mbv3 import compat as ofa_compat
+from lightning_nas.spaces.ofa_mbv3.arch import MAX_DEPTH, N_BLOCKS, N_STAGES, OFAGenotype, complexity
 
 log = logging.getLogger(__name__)
 

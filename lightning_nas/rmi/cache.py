@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from lightning_nas.errors import ConfigError
-from lightning_nas.proxy import ProxyResult
+from lightning_nas.rmi.evaluator import ProxyResult
 
 log = logging.getLogger(__name__)
 

@@ -15,15 +15,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from callbacks.base import SearchCallback
-from lightning_nas import checkpoint
+from lightning_nas.callbacks.base import SearchCallback
 from lightning_nas.config import RunConfig, apply_threads, config_from_yaml, config_to_yaml, parse_config
 from lightning_nas.errors import ConfigError, cli_entry
-from lightning_nas.eval_cache import RunCache, open_run_cache
-from lightning_nas.fitness import feasible, fitness
-from lightning_nas.ga import GAState, GeneticAlgorithm
 from lightning_nas.pipeline import Problem, Scorer, build_problem, build_scorer
+from lightning_nas.rmi.cache import RunCache, open_run_cache
 from lightning_nas.run_dir import Stopwatch, new_run_dir, versions, write_json
+from lightning_nas.search import checkpoint
+from lightning_nas.search.fitness import feasible, fitness
+from lightning_nas.search.ga import GAState, GeneticAlgorithm
 from lightning_nas.spaces.base import Genotype
 
 
@@ -189,7 +189,7 @@ class Search:
             "feasible": feasible(costs, self.budgets),
         }
         if self.space.name == "nb201":
-            from lightning_nas.spaces.nb201 import nb201_index
+            from lightning_nas.spaces.nb201.space import nb201_index
 
             out["arch_str"] = out["description"]
             out["nb201_index"] = nb201_index(genotype)
@@ -248,15 +248,15 @@ def _without_run_keys(cfg: RunConfig) -> RunConfig:
 
 
 def default_callbacks(cfg: RunConfig) -> list[SearchCallback]:
-    from callbacks.progress import ConsoleProgress
-    from callbacks.tensorboard import TensorBoardSearchLogger
+    from lightning_nas.callbacks.progress import ConsoleProgress
+    from lightning_nas.callbacks.tensorboard import TensorBoardSearchLogger
 
     cbs: list[SearchCallback] = [ConsoleProgress(), TensorBoardSearchLogger()]
     if cfg.finetune.enabled:
-        from callbacks.finetune import FinetuneWinner
+        from lightning_nas.callbacks.finetune import FinetuneWinner
 
         cbs.append(FinetuneWinner())
-    from callbacks.report import SearchReport
+    from lightning_nas.callbacks.report import SearchReport
 
     cbs.append(SearchReport())  # last: the report includes the fine-tuning results
     return cbs
@@ -287,6 +287,3 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

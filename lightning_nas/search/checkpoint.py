@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from lightning_nas.errors import ConfigError
-from lightning_nas.ga import GAState
 from lightning_nas.run_dir import write_json
+from lightning_nas.search.ga import GAState
 from lightning_nas.spaces.base import SearchSpace
 
 VERSION = 1

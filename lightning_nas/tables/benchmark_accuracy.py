@@ -40,7 +40,7 @@ def benchmark_lookup(ft: Any, space_name: str, data_name: str) -> BenchmarkLooku
     """None when there is nothing to look up (no table, or not an NB201 space)."""
     if not ft.nb201_table or space_name != "nb201":
         return None
-    from lightning_nas.nb201_table import DATASETS, FIELDS, NB201AccuracyTable
+    from lightning_nas.tables.nb201_accuracy import DATASETS, FIELDS, NB201AccuracyTable
 
     dataset = ft.nb201_dataset or _NB201_DATASET_OF.get(data_name)
     if dataset is None:

@@ -22,8 +22,8 @@ import torch
 from torch import nn
 
 from lightning_nas.errors import ConfigError, cli_entry
-from lightning_nas.network_spec import build_network
 from lightning_nas.run_dir import write_json
+from lightning_nas.spaces.network_spec import build_network
 
 DEFAULT_OPSET = 17
 ATOL, RTOL = 1e-4, 1e-3
@@ -183,6 +183,3 @@ def main(argv: list[str] | None = None) -> int:
     print(f"exported to {Path(manifest['files']['onnx']).parent} (ONNX opset {manifest['onnx_opset']})")
     return 0 if manifest["ok"] else 1
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -14,10 +14,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from lightning_nas.cka import linear_cka
-from lightning_nas.classifier import ClassifierModule
-from lightning_nas.probe import set_bn_mode
-from lightning_nas.taps import FeatureTaps
+from lightning_nas.rmi.cka import linear_cka
+from lightning_nas.rmi.probe import set_bn_mode
+from lightning_nas.rmi.taps import FeatureTaps
+from lightning_nas.training.classifier import ClassifierModule
 
 
 class ReferenceTaps:

@@ -15,8 +15,8 @@ from nas_201_api import NASBench201API
 from torch import nn
 
 from lightning_nas.errors import ConfigError
-from lightning_nas.spaces import nb201_network as net
-from lightning_nas.spaces.nb201_network import EDGES, OPS
+from lightning_nas.spaces.nb201 import network as net
+from lightning_nas.spaces.nb201.network import EDGES, OPS
 
 NB201Genotype = tuple[int, int, int, int, int, int]
 
@@ -134,7 +134,7 @@ class NB201Space:
 @functools.lru_cache(maxsize=1)
 def _index_order() -> tuple[NB201Genotype, ...]:
     """The NB201 index order, shipped with the package (it is not a base-5 enumeration)."""
-    path = resources.files("lightning_nas.spaces").joinpath("nb201_index.txt.gz")
+    path = resources.files("lightning_nas.spaces.nb201").joinpath("index.txt.gz")
     with resources.as_file(path) as p, gzip.open(p, "rt") as f:
         return tuple(from_ops_digits(line.strip()) for line in f if line.strip() and not line.startswith("#"))
 

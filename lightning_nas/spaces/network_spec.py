@@ -32,7 +32,7 @@ def network_spec(space_cfg: Any, data_spec: Any, space: SearchSpace, genotype: G
         "full_size": full_size,
     }
     if space.name == "nb201":
-        from lightning_nas.spaces.nb201 import nb201_index
+        from lightning_nas.spaces.nb201.space import nb201_index
 
         doc["nb201_index"] = nb201_index(genotype)  # type: ignore[arg-type]
     return doc

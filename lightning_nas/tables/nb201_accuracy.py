@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from lightning_nas.errors import ConfigError, check_choice
-from lightning_nas.spaces.nb201 import NB201Genotype, nb201_index, to_arch_str
+from lightning_nas.spaces.nb201.space import NB201Genotype, nb201_index, to_arch_str
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 FIELDS = ("valid_acc", "test_acc", "test_acc_nats", "flops_M", "params_M")
@@ -88,6 +88,6 @@ class NB201AccuracyTable:
 
 
 def _genotype(arch_str: str) -> NB201Genotype:
-    from lightning_nas.spaces.nb201 import from_arch_str
+    from lightning_nas.spaces.nb201.space import from_arch_str
 
     return from_arch_str(arch_str)

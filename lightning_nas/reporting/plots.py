@@ -10,7 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from lightning_nas.report_data import (
+from lightning_nas.reporting.data import (
     final_population,
     generation_stats,
     label_order,
@@ -19,7 +19,7 @@ from lightning_nas.report_data import (
     top10,
     unique_candidates,
 )
-from lightning_nas.run_reader import FinishedRun
+from lightning_nas.reporting.run_reader import FinishedRun
 
 DPI = 110
 

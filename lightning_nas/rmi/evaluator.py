@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from lightning_nas.candidate import CandidateModule
-from lightning_nas.probe import ProbeBatch
 from lightning_nas.quiet import quiet_lightning, silent_trainer
+from lightning_nas.rmi.candidate import CandidateModule
+from lightning_nas.rmi.probe import ProbeBatch
 from lightning_nas.spaces.base import Genotype, SearchSpace
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from lightning_nas.errors import ConfigError
-from lightning_nas.nb201_table import NB201AccuracyTable
-from lightning_nas.spaces.nb201 import NB201Genotype, genotype_of_index, nb201_index, to_arch_str
+from lightning_nas.spaces.nb201.space import NB201Genotype, genotype_of_index, nb201_index, to_arch_str
+from lightning_nas.tables.nb201_accuracy import NB201AccuracyTable
 
 
 @dataclass(frozen=True)

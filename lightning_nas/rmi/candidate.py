@@ -12,8 +12,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from lightning_nas.cka import linear_cka
-from lightning_nas.taps import FeatureTaps
+from lightning_nas.rmi.cka import linear_cka
+from lightning_nas.rmi.taps import FeatureTaps
 
 
 class CandidateModule(L.LightningModule):

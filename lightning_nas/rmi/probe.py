@@ -70,7 +70,7 @@ def select_probe_batch(
 @torch.no_grad()
 def reference_features(reference: nn.Module, taps: list[str], x: torch.Tensor, bn_mode: str = "train") -> list[torch.Tensor]:
     """The reference's tapped features on the probe batch (computed once per search)."""
-    from lightning_nas.taps import FeatureTaps
+    from lightning_nas.rmi.taps import FeatureTaps
 
     ref = set_bn_mode(copy.deepcopy(reference), bn_mode)
     _, feats = FeatureTaps(ref, taps)(x)

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from lightning_nas.run_reader import FinishedRun
+from lightning_nas.reporting.run_reader import FinishedRun
 
 
 @dataclass
@@ -71,7 +71,7 @@ def unique_candidates(run: FinishedRun) -> list[tuple[float, float]]:
 def gene_labels(space: str, genotype: Any) -> list[str]:
     """Readable gene values: NB201 op names, `key=value` for dict genotypes (OFA), else the values."""
     if space == "nb201":
-        from lightning_nas.spaces.nb201_network import OPS
+        from lightning_nas.spaces.nb201.network import OPS
 
         return [OPS[int(i)] for i in _as_list(genotype)]
     if isinstance(genotype, dict):
@@ -103,7 +103,7 @@ def op_fractions(space: str, genotypes: list[Any]) -> dict[str, float]:
 
 def label_order(space: str, labels: set[str]) -> list[str]:
     if space == "nb201":
-        from lightning_nas.spaces.nb201_network import OPS
+        from lightning_nas.spaces.nb201.network import OPS
 
         return [op for op in OPS if op in labels] + sorted(labels - set(OPS))
     return sorted(labels)

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from deap import tools
 
-from lightning_nas.deap_types import make_individual, same_genotype
 from lightning_nas.errors import ConfigError, check_choice
+from lightning_nas.search.deap_types import make_individual, same_genotype
 from lightning_nas.spaces.base import Genotype, SearchSpace
 
 

@@ -1,0 +1,3 @@
+from lightning_nas.export.exporter import main
+
+raise SystemExit(main())

@@ -1,0 +1,3 @@
+from lightning_nas.search.engine import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The NAS-Bench-201 cell space: genotype operations and indices (`space.py`), the network (`network.py`)."""

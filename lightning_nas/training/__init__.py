@@ -1,0 +1,1 @@
+"""Training beyond the proxy: the plain classifier (references), the fine-tuning module, recipe and runner."""

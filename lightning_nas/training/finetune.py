@@ -1,0 +1,346 @@
+"""`python -m lightning_nas.finetune --run_dir RUN_DIR [overrides]`: train the winner of a search from
+scratch and evaluate it.
+
+Builds the full-size network of the run's best genotype (or `--arch ARCH`, an NB201 arch string or a
+genotype JSON) and trains it with a Lightning Trainer on the run's dataset (`--data.*` overrides it):
+NAS-Bench-201's recipe by default (SGD Nesterov momentum 0.9, lr 0.1 cosine to 0, weight decay 5e-4,
+batch 256, 200 epochs); `--finetune.preset quick` for a CPU; every setting a `--finetune.*` key.
+ModelCheckpoint (best and last) under RUN_DIR/finetune/checkpoints, LearningRateMonitor, TensorBoard
+under tb_logs/<run>/finetune, resumable from last.ckpt. Writes RUN_DIR/finetune.json (test top-1/top-5,
+best validation accuracy, epochs, wall time, params, FLOPs, costs under the search's cost models, the
+checkpoint, and for NB201 the benchmark's 200-epoch accuracy when `finetune.nb201_table` is given) and
+the exports (RUN_DIR/export, see `python -m lightning_nas.export`)."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+
+from lightning_nas.config import QUICKSTART, RunConfig, apply_threads, config_to_yaml, parse_config
+from lightning_nas.errors import ConfigError, cli_entry
+from lightning_nas.pipeline import Problem, build_problem
+from lightning_nas.reporting.run_reader import check_run_dir
+from lightning_nas.reporting.search_cost import device_name
+from lightning_nas.run_dir import new_run_dir, write_json
+from lightning_nas.spaces.base import Genotype, SearchSpace
+from lightning_nas.spaces.network_spec import network_spec
+from lightning_nas.tables.benchmark_accuracy import benchmark_lookup
+from lightning_nas.training.module import FinetuneModule, ReferenceTaps
+from lightning_nas.training.recipe import Recipe, resolve_recipe
+
+FINETUNE_JSON = "finetune.json"
+
+
+@dataclass
+class Target:
+    """What to fine-tune and where its outputs go."""
+
+    genotype: Genotype
+    source: str  # results.best | results.best_feasible | --arch
+    run_dir: Path
+
+
+def choose_winner(results: dict[str, Any], space: SearchSpace, prefer_feasible: bool) -> tuple[Genotype, str]:
+    """The search's answer (best of the last generation); its best feasible candidate instead when
+    the answer is over budget and `prefer_feasible`."""
+    best = results["best"]
+    if prefer_feasible and not best.get("feasible", True) and results.get("best_feasible"):
+        return space.from_json(results["best_feasible"]["genotype"]), "results.best_feasible"
+    return space.from_json(best["genotype"]), "results.best"
+
+
+def _tap_names(space: SearchSpace, genotype: Genotype, full_size: bool) -> list[str]:
+    if "proxy" in inspect.signature(space.tap_names).parameters:
+        return space.tap_names(genotype, proxy=not full_size)  # type: ignore[call-arg]
+    return space.tap_names(genotype)
+
+
+def _trained_size(cfg: RunConfig, full_size: bool) -> tuple[int, int]:
+    return (cfg.space.full_C, cfg.space.full_N) if full_size else (cfg.space.C, cfg.space.N)
+
+
+# ---- building the pieces ----------------------------------------------------------------------
+def build_module(problem: Problem, genotype: Genotype, recipe: Recipe) -> FinetuneModule:
+    ft = recipe.cfg
+    model = problem.space.to_module(genotype, proxy=not ft.full_size)
+    module = FinetuneModule(
+        model,
+        problem.datamodule.spec.num_classes,
+        tap_names=_tap_names(problem.space, genotype, ft.full_size) if ft.beta > 0 else None,
+        beta=ft.beta,
+        lr=ft.lr,
+        momentum=ft.momentum,
+        weight_decay=ft.weight_decay,
+        nesterov=ft.nesterov,
+        max_epochs=recipe.epochs,
+    )
+    if ft.beta > 0:
+        module.attach_reference(_reference_taps(problem))
+    return module
+
+
+def _reference_taps(problem: Problem) -> ReferenceTaps:
+    from lightning_nas.reference.loader import build_reference
+
+    cfg = problem.cfg
+    reference, _ = build_reference(cfg.reference, problem.datamodule, cfg.seed)
+    return ReferenceTaps(reference, list(cfg.reference.taps), cfg.reference.bn_mode)
+
+
+@dataclass
+class TrainerParts:
+    trainer: L.Trainer
+    checkpoint: ModelCheckpoint
+    clock: Any  # WallClock
+
+
+def _batch_count(limit: int | float, available: int) -> int:
+    """A fraction of the batches as a count, at least one (Lightning refuses a fraction below one batch)."""
+    if isinstance(limit, float):
+        return max(1, int(limit * available))
+    return max(1, min(int(limit), available))
+
+
+def batch_limits(recipe: Recipe, dm: Any) -> dict[str, int]:
+    """Batches per epoch (train, val) and for the test, resolved against the data's loaders."""
+    ft = recipe.cfg
+    return {
+        "train": _batch_count(ft.limit_train_batches, len(dm.train_dataloader())),  # type: ignore[arg-type]
+        "val": _batch_count(ft.limit_val_batches, len(dm.val_dataloader())),  # type: ignore[arg-type]
+        "test": _batch_count(ft.limit_test_batches, len(dm.test_dataloader())),
+    }
+
+
+def build_trainer(
+    recipe: Recipe, out_dir: Path, tb_logs: str, name: str, limits: dict[str, int], extra: list[Callback] | None = None
+) -> TrainerParts:
+    from lightning_nas.training.wallclock import WallClock
+
+    ft = recipe.cfg
+    checkpoint = ModelCheckpoint(
+        dirpath=out_dir / "checkpoints",
+        filename="best",
+        monitor="val_acc",
+        mode="max",
+        save_top_k=1,
+        save_last=True,
+        enable_version_counter=False,
+    )
+    clock = WallClock()
+    trainer = L.Trainer(
+        max_epochs=recipe.epochs,
+        accelerator=ft.accelerator,
+        devices=1,
+        precision=ft.precision,  # type: ignore[arg-type]
+        logger=TensorBoardLogger(save_dir=tb_logs, name=name, version="finetune", default_hp_metric=False),
+        callbacks=[checkpoint, LearningRateMonitor(logging_interval="epoch"), clock, *(extra or [])],
+        enable_progress_bar=ft.progress_bar,
+        limit_train_batches=limits["train"],
+        limit_val_batches=limits["val"],
+        limit_test_batches=limits["test"],
+        num_sanity_val_steps=0,
+        log_every_n_steps=10,
+    )
+    return TrainerParts(trainer, checkpoint, clock)
+
+
+def resume_path(out_dir: Path, setup: dict[str, Any], resume: bool) -> Path | None:
+    """last.ckpt when resuming and it was written for the same setup; ConfigError when it was not."""
+    last = out_dir / "checkpoints" / "last.ckpt"
+    setup_file = out_dir / "setup.json"
+    if not (resume and last.exists()):
+        return None
+    previous = json.loads(setup_file.read_text()) if setup_file.exists() else None
+    if previous != json.loads(json.dumps(setup)):
+        raise ConfigError(
+            f"{last} was written for another fine-tuning setup ({setup_file}); "
+            "set finetune.resume=false to start over or finetune.out_dir to another folder"
+        )
+    return last
+
+
+# ---- the run ----------------------------------------------------------------------------------
+def run_finetune(cfg: RunConfig, target: Target, extra_callbacks: list[Callback] | None = None) -> dict[str, Any]:
+    """Fine-tune `target.genotype` with `cfg.finetune`; writes finetune.json (and the exports) into
+    `target.run_dir` and returns its content."""
+    recipe = resolve_recipe(cfg.finetune, cfg.seed)
+    problem = build_problem(cfg, check_budgets=False)
+    lookup = benchmark_lookup(recipe.cfg, problem.space.name, cfg.data.name)
+    out_dir = Path(recipe.cfg.out_dir) if recipe.cfg.out_dir else target.run_dir / "finetune"
+    setup = _setup(cfg, problem, target.genotype, recipe)
+    ckpt = resume_path(out_dir, setup, recipe.cfg.resume)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / "setup.json", setup)
+    (out_dir / "finetune_config.yaml").write_text(config_to_yaml(cfg))
+
+    dm = problem.datamodule
+    dm.batch_size = recipe.batch_size
+    if recipe.cfg.num_workers is not None:
+        dm.num_workers = recipe.cfg.num_workers
+    start = time.perf_counter()
+    dm.setup()
+    data_seconds = time.perf_counter() - start
+
+    limits = batch_limits(recipe, dm)
+    L.seed_everything(recipe.seed, verbose=False)
+    module = build_module(problem, target.genotype, recipe)
+    parts = build_trainer(recipe, out_dir, cfg.tb_logs, target.run_dir.name, limits, extra_callbacks)
+    parts.trainer.fit(module, datamodule=dm, ckpt_path=str(ckpt) if ckpt else None)
+    tested, test, test_seconds = _test(parts, module, dm, recipe.cfg.test_checkpoint)
+
+    record = _record(cfg, problem, target, recipe, parts, test, tested)
+    record["resumed_from_epoch"] = parts.clock.start_epoch if ckpt else None
+    record["batches"] = {**limits, "batch_size": recipe.batch_size}
+    record["data_seconds"] = data_seconds
+    record["test_seconds"] = test_seconds
+    record["wall_seconds"] = parts.clock.previous + test_seconds + data_seconds
+    if lookup is not None:
+        record["benchmark_test_acc"] = lookup.record(target.genotype, *_trained_size(cfg, recipe.cfg.full_size))
+    if recipe.cfg.export:
+        from lightning_nas.export.exporter import export_network
+
+        record["export"] = export_network(record["network"], module.model.state_dict(), target.run_dir / "export", recipe.cfg.onnx_opset)
+    write_json(target.run_dir / FINETUNE_JSON, record)
+    return record
+
+
+def _setup(cfg: RunConfig, problem: Problem, genotype: Genotype, recipe: Recipe) -> dict[str, Any]:
+    return {
+        "arch": problem.space.key(genotype),
+        "space": asdict(cfg.space),
+        "data": {k: v for k, v in asdict(cfg.data).items() if k not in ("num_workers", "download")},
+        "recipe": recipe.fingerprint(),
+    }
+
+
+def _test(parts: TrainerParts, module: FinetuneModule, dm: Any, which: str) -> tuple[str, dict[str, float], float]:
+    start = time.perf_counter()
+    best = parts.checkpoint.best_model_path
+    if which == "best" and best:
+        result = parts.trainer.test(module, datamodule=dm, ckpt_path=best, verbose=False)
+        tested = best
+    else:  # the weights of the last epoch trained (NAS-Bench-201 reports the final epoch)
+        result = parts.trainer.test(module, datamodule=dm, verbose=False)
+        tested = parts.checkpoint.last_model_path
+    return tested, dict(result[0]), time.perf_counter() - start
+
+
+def _percent(value: Any) -> float | None:
+    return None if value is None else 100.0 * float(value)
+
+
+def _record(
+    cfg: RunConfig, problem: Problem, target: Target, recipe: Recipe, parts: TrainerParts, test: dict[str, float], tested: str
+) -> dict[str, Any]:
+    space, g = problem.space, target.genotype
+    flops, _ = space.complexity(g)
+    params = sum(p.numel() for p in parts.trainer.lightning_module.model.parameters()) / 1e6
+    costs = [m.cost(g) for m in problem.cost_models]
+    device = parts.trainer.strategy.root_device.type
+    return {
+        "arch": space.describe(g),
+        "genotype": space.to_json(g),
+        "source": target.source,
+        "dataset": problem.datamodule.spec.name,
+        "test_top1": _percent(test.get("test_acc")),
+        "test_top5": _percent(test.get("test_acc_top5")),
+        "test_loss": test.get("test_loss"),
+        "best_val_acc": _percent(parts.checkpoint.best_model_score),
+        "accuracy_unit": "%",
+        "epochs": recipe.epochs,
+        "epochs_completed": parts.trainer.current_epoch,
+        "complete": parts.trainer.current_epoch >= recipe.epochs,
+        "train_seconds": parts.clock.previous,
+        "device_type": device,
+        "device": device_name(device),
+        "params_M": params,
+        "flops_M": flops if recipe.cfg.full_size else None,
+        "costs": [
+            {"metric": m.name, "value": c, "budget": b, "unit": m.unit, "feasible": bool(c <= b)}
+            for m, c, b in zip(problem.cost_models, costs, problem.budgets, strict=True)
+        ],
+        "checkpoint": tested,
+        "checkpoints": {"best": parts.checkpoint.best_model_path, "last": parts.checkpoint.last_model_path},
+        "tested_checkpoint": recipe.cfg.test_checkpoint,
+        "tb_logs": str(Path(cfg.tb_logs) / target.run_dir.name / "finetune"),
+        "recipe": recipe.to_dict(),
+        "network": network_spec(cfg.space, problem.datamodule.spec, space, g, recipe.cfg.full_size),
+    }
+
+
+# ---- entry points -----------------------------------------------------------------------------
+def finetune_run_dir(run_dir: str | Path, cfg: RunConfig, arch: str | None = None) -> dict[str, Any]:
+    """Fine-tune the winner of the finished run in `run_dir` (or `arch`) with `cfg` (the run's config
+    plus overrides)."""
+    path = Path(run_dir)
+    problem_space = build_problem(cfg, check_budgets=False).space
+    if arch is not None:
+        return run_finetune(cfg, Target(problem_space.parse(arch), "--arch", path))
+    results = json.loads((check_run_dir(path) / "results.json").read_text())
+    genotype, source = choose_winner(results, problem_space, cfg.finetune.prefer_feasible)
+    return run_finetune(cfg, Target(genotype, source, path))
+
+
+def _add_arch(parser: Any) -> None:
+    parser.add_argument("--arch", type=str | None, default=None, help="fine-tune this architecture (arch string or genotype JSON)")
+
+
+def _peek(argv: list[str]) -> argparse.Namespace:
+    peek = argparse.ArgumentParser(add_help=False)
+    peek.add_argument("--run_dir", default=None)
+    peek.add_argument("--arch", default=None)
+    known, _ = peek.parse_known_args(argv)
+    return known
+
+
+def resolve(argv: list[str] | None) -> tuple[RunConfig, Path, str | None]:
+    """(config, run directory, arch) from the command line; the run's config.yaml is the base config."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    peek = _peek(argv)
+    prog = "python -m lightning_nas.finetune"
+    if peek.run_dir is None:
+        if peek.arch is None and not any(a in ("-h", "--help") for a in argv):
+            raise ConfigError("give --run_dir RUN_DIR (a finished search) or --arch ARCH (an architecture to train)")
+        cfg, ns = parse_config(argv, prog=prog, description=__doc__, extra=_add_arch, default_config=QUICKSTART)
+        return cfg, Path(cfg.finetune.out_dir or new_run_dir(cfg.runs_root, f"{cfg.name}-finetune")), ns["arch"]
+    run_dir = Path(peek.run_dir).expanduser()
+    if peek.arch is None:
+        check_run_dir(run_dir)
+    elif not (run_dir / "config.yaml").exists():
+        raise ConfigError(f"not a run directory (no config.yaml): {run_dir}")
+    cfg, ns = parse_config(["--config", str(run_dir / "config.yaml"), *argv], prog=prog, description=__doc__,
+                           extra=_add_arch, default_config=None)
+    return cfg, run_dir, ns["arch"]
+
+
+def summary_line(record: dict[str, Any]) -> str:
+    bench = record.get("benchmark_test_acc")
+    side = f" (NAS-Bench-201 {bench['dataset']} {bench['field']}: {bench['value']:.2f}%)" if bench else ""
+    top5 = f", top-5 {record['test_top5']:.2f}%" if record["test_top5"] is not None else ""
+    return (
+        f"{record['arch']}: test top-1 {record['test_top1']:.2f}%{top5}{side}, best val {record['best_val_acc'] or 0:.2f}%, "
+        f"{record['epochs_completed']}/{record['epochs']} epochs, {record['wall_seconds']:.1f}s on {record['device']}, "
+        f"{record['params_M']:.4g} M params; checkpoint {record['checkpoint']}"
+    )
+
+
+@cli_entry
+def main(argv: list[str] | None = None) -> int:
+    cfg, run_dir, arch = resolve(argv)
+    apply_threads(cfg)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    record = finetune_run_dir(run_dir, cfg, arch)
+    print(summary_line(record))
+    print(f"results in {run_dir / FINETUNE_JSON}")
+    return 0
+
