@@ -16,10 +16,11 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
+from lightning_nas.config import ProxyConfig
 from lightning_nas.reference.loader import load_weights
 from lightning_nas.reference.resnet_cifar import cifar_resnet
 from lightning_nas.rmi.cka import linear_cka
-from lightning_nas.rmi.evaluator import ProxyConfig, RMIEvaluator, candidate_seed
+from lightning_nas.rmi.evaluator import RMIEvaluator, candidate_seed
 from lightning_nas.rmi.probe import ProbeBatch
 from lightning_nas.rmi.taps import FeatureTaps
 from lightning_nas.spaces.nb201.space import NB201Space, from_arch_str

@@ -47,7 +47,8 @@ def feasible_rate(space: Any, budgets: tuple[int, ...], n: int, seed: int = 1234
 
 def fill(space: Any, budget: float, seed: int, handling: str, max_draws: int) -> tuple[int, str]:
     """(draws, status) to fill the initial population; status ok | cut off."""
-    from lightning_nas.search.ga import GAConfig, GeneticAlgorithm, RejectionLimitReached
+    from lightning_nas.config import GAConfig
+    from lightning_nas.search.ga import GeneticAlgorithm, RejectionLimitReached
 
     cfg = GAConfig(population=POPULATION, generations=1, tournament_size=2, constraint_handling=handling, max_rejection_draws=max_draws)
     ga = GeneticAlgorithm(space, cfg, evaluate=lambda gs, _gen: [0.0] * len(gs), accept=lambda g: space.complexity(g)[0] <= budget)

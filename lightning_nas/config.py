@@ -13,14 +13,106 @@ from typing import Any
 
 from jsonargparse import ActionConfigFile, ArgumentParser
 
-from lightning_nas.costs import ConstraintConfig
-from lightning_nas.errors import ConfigError
-from lightning_nas.reference.loader import ReferenceConfig
-from lightning_nas.rmi.evaluator import ProxyConfig
-from lightning_nas.rmi.probe import ProbeConfig
-from lightning_nas.search.ga import GAConfig
+from lightning_nas.errors import ConfigError, check_choice
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml"
+
+
+@dataclass
+class ReferenceConfig:
+    """arch: resnet20/32/44/56, ofa_mbv3_max (the largest OFA MobileNetV3 subnet; init_args: weights,
+    width_mult) or an import path `package.module.ClassOrFactory` (called with init_args).
+    checkpoint: weights to load; without one, the model is trained on the dataset and cached.
+    taps: the layers whose outputs are compared with the candidate's (3 for the paper).
+    bn_mode: `train` (batch statistics, as the published code) or `eval`."""
+
+    arch: str = "resnet20"
+    init_args: dict[str, Any] = field(default_factory=dict)
+    checkpoint: str | None = None
+    taps: list[str] = field(default_factory=lambda: ["layer1", "layer2", "layer3"])
+    bn_mode: str = "train"
+    train_epochs: int = 30
+    train_lr: float = 0.1
+    train_batch_size: int = 128
+    cache_dir: str = "~/.cache/lightning_nas"
+
+
+@dataclass
+class ProbeConfig:
+    """pool: images drawn (512); batch_size: images kept (32); augment: crop+flip once before choosing."""
+
+    pool: int = 512
+    batch_size: int = 32
+    augment: bool = True
+
+
+@dataclass
+class ProxyConfig:
+    """steps: N_train (100); beta: weight of the CKA term (0.8); SGD lr/momentum/weight decay
+    (0.1/0.9/5e-4, constant lr); score_bn_mode: BN mode when scoring the trained candidate;
+    accelerator: where the candidate trains (cpu | gpu | auto, Lightning's names);
+    log_every_n_steps: log per-layer CKA and losses every n steps (0: the last step only)."""
+
+    steps: int = 100
+    beta: float = 0.8
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    score_bn_mode: str = "train"
+    accelerator: str = "cpu"
+    log_every_n_steps: int = 0
+
+
+@dataclass
+class ConstraintConfig:
+    """One hardware constraint cost <= budget.
+
+    metric: flops (MFLOPs) | params (M) | an HW-NAS-Bench metric such as pixel3_latency (ms) or
+    edgegpu_energy (mJ) | measured_latency (ms, on this machine) | ofa_latency (ms, from OFA's latency
+    look-up tables, ofa_mbv3 space only).
+    budget: Omega, in the metric's own unit.
+    table: HW-NAS-Bench-v1_0.pickle or a CSV table (needed for HW-NAS-Bench metrics); for ofa_latency
+    an OFA `<resolution>_lookup_table.yaml` or a folder of them.
+    dataset: HW-NAS-Bench dataset (cifar10, cifar100, ImageNet16-120); default follows data.name.
+    device: where measured_latency runs (cpu, cuda)."""
+
+    metric: str = "flops"
+    budget: float = 100.0
+    table: str | None = None
+    dataset: str | None = None
+    device: str = "cpu"
+
+
+@dataclass
+class GAConfig:
+    """population: N_pop (20); generations: N_gen (100); tournament_size (3); crossover_prob (1.0,
+    per-gene uniform crossover); mutation_rate (0.1 per gene); elites (1); constraint_handling:
+    penalty (the paper) | rejection (the baseline); max_rejection_draws: give up after this many."""
+
+    population: int = 20
+    generations: int = 100
+    tournament_size: int = 3
+    crossover_prob: float = 1.0
+    mutation_rate: float = 0.1
+    elites: int = 1
+    constraint_handling: str = "penalty"
+    max_rejection_draws: int = 100_000
+
+    def validate(self) -> None:
+        if self.population < 2:
+            raise ConfigError(f"search.population must be >= 2, got {self.population}")
+        if self.generations < 1:
+            raise ConfigError(f"search.generations must be >= 1, got {self.generations}")
+        if not 1 <= self.tournament_size <= self.population:
+            raise ConfigError(
+                f"search.tournament_size must be in 1..{self.population}, got {self.tournament_size}"
+            )
+        if not 0 <= self.elites < self.population:
+            raise ConfigError(f"search.elites must be in 0..{self.population - 1}, got {self.elites}")
+        for name in ("crossover_prob", "mutation_rate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"search.{name} must be in [0, 1], got {getattr(self, name)}")
+        check_choice("search.constraint_handling", self.constraint_handling, ("penalty", "rejection"))
 
 
 @dataclass
@@ -142,7 +234,9 @@ class RunConfig:
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
     run_dir: str | None = None
-    threads: int | None = None  # torch intra-op CPU threads (None: torch's default; 1 is faster on a busy machine)
+    threads: int | None = (
+        None  # torch intra-op CPU threads (None: torch's default; 1 is faster on a busy machine)
+    )
     runs_root: str = "runs"
     tb_logs: str = "tb_logs"
     resume: str | None = None

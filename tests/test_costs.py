@@ -9,7 +9,8 @@ import pickle
 
 import pytest
 
-from lightning_nas.costs import ConstraintConfig, build_cost_model
+from lightning_nas.config import ConstraintConfig
+from lightning_nas.costs import build_cost_model
 from lightning_nas.costs.hw_nas_bench import METRICS, HWNASBenchCost, HWNASBenchTable
 from lightning_nas.errors import ConfigError
 from lightning_nas.search.fitness import feasible, fitness, penalty

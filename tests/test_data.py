@@ -9,11 +9,12 @@ import pytest
 import torch
 from PIL import Image
 
+from lightning_nas.config import ProbeConfig
 from lightning_nas.data import build_datamodule
 from lightning_nas.data.base import augment
 from lightning_nas.errors import ConfigError
 from lightning_nas.reference.resnet_cifar import cifar_resnet
-from lightning_nas.rmi.probe import ProbeConfig, select_probe_batch
+from lightning_nas.rmi.probe import select_probe_batch
 
 
 def test_digits_is_three_channel_upsampled():

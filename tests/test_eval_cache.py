@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from lightning_nas.config import ProxyConfig
 from lightning_nas.rmi.cache import CacheCorruptError, EvalCache, score_hash
-from lightning_nas.rmi.evaluator import ProxyConfig, ProxyResult
+from lightning_nas.rmi.evaluator import ProxyResult
 from lightning_nas.spaces.nb201.space import NB201Space
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from lightning_nas.search.ga import GAConfig, GeneticAlgorithm, RejectionLimitReached
+from lightning_nas.config import GAConfig
+from lightning_nas.search.ga import GeneticAlgorithm, RejectionLimitReached
 from lightning_nas.spaces.nb201.space import NB201Space
 
 TARGET = (3, 3, 2, 1, 4, 0)

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from lightning_nas.config import parse_config
+from lightning_nas.config import ReferenceConfig, parse_config
 from lightning_nas.costs import build_cost_model
 from lightning_nas.costs.base import CostModel
 from lightning_nas.costs.ofa_latency_table import OFALatencyTable, layer_keys
 from lightning_nas.errors import ConfigError
-from lightning_nas.reference.loader import ReferenceConfig, build_architecture
+from lightning_nas.reference.loader import build_architecture
 from lightning_nas.rmi.taps import FeatureTaps
 from lightning_nas.spaces.ofa_mbv3 import compat as ofa_compat
 from lightning_nas.spaces.ofa_mbv3.arch import OFAGenotype

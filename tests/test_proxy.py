@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from lightning_nas.config import ProxyConfig
 from lightning_nas.rmi.candidate import CandidateModule
-from lightning_nas.rmi.evaluator import ProxyConfig, RMIEvaluator, candidate_seed
+from lightning_nas.rmi.evaluator import RMIEvaluator, candidate_seed
 from lightning_nas.rmi.probe import ProbeBatch
 from lightning_nas.spaces.nb201.space import NB201Space, from_arch_str
 

@@ -8,9 +8,10 @@ import lightning as L
 import pytest
 import torch
 
+from lightning_nas.config import ReferenceConfig
 from lightning_nas.data import build_datamodule
 from lightning_nas.errors import ConfigError
-from lightning_nas.reference.loader import ReferenceConfig, build_architecture, build_reference, load_weights
+from lightning_nas.reference.loader import build_architecture, build_reference, load_weights
 from lightning_nas.reference.resnet_cifar import cifar_resnet
 from lightning_nas.rmi.taps import FeatureTaps
 from lightning_nas.training.classifier import ClassifierModule

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from lightning_nas.config import ConstraintConfig
 from lightning_nas.costs.base import CostModel
 from lightning_nas.costs.complexity import ComplexityCost
 from lightning_nas.costs.hw_nas_bench import DATASETS as HW_DATASETS
@@ -14,26 +13,6 @@ from lightning_nas.errors import ConfigError, choice_error
 from lightning_nas.spaces.base import SearchSpace
 
 COST_METRICS = ("flops", "params", *HW_METRICS, "measured_latency", "ofa_latency")
-
-
-@dataclass
-class ConstraintConfig:
-    """One hardware constraint cost <= budget.
-
-    metric: flops (MFLOPs) | params (M) | an HW-NAS-Bench metric such as pixel3_latency (ms) or
-    edgegpu_energy (mJ) | measured_latency (ms, on this machine) | ofa_latency (ms, from OFA's latency
-    look-up tables, ofa_mbv3 space only).
-    budget: Omega, in the metric's own unit.
-    table: HW-NAS-Bench-v1_0.pickle or a CSV table (needed for HW-NAS-Bench metrics); for ofa_latency
-    an OFA `<resolution>_lookup_table.yaml` or a folder of them.
-    dataset: HW-NAS-Bench dataset (cifar10, cifar100, ImageNet16-120); default follows data.name.
-    device: where measured_latency runs (cpu, cuda)."""
-
-    metric: str = "flops"
-    budget: float = 100.0
-    table: str | None = None
-    dataset: str | None = None
-    device: str = "cpu"
 
 
 _HW_DATASET_OF = {"cifar10": "cifar10", "cifar100": "cifar100", "imagenet16-120": "ImageNet16-120"}

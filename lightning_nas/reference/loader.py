@@ -7,38 +7,19 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from lightning_nas.config import ReferenceConfig
 from lightning_nas.errors import ConfigError
 from lightning_nas.reference.resnet_cifar import DEPTHS, cifar_resnet
 
 log = logging.getLogger(__name__)
 
 OFA_MAX = "ofa_mbv3_max"  # the largest OFA MobileNetV3 subnet (ks 7, e 6, d 4); taps blocks.4/12/20
-
-
-@dataclass
-class ReferenceConfig:
-    """arch: resnet20/32/44/56, ofa_mbv3_max (the largest OFA MobileNetV3 subnet; init_args: weights,
-    width_mult) or an import path `package.module.ClassOrFactory` (called with init_args).
-    checkpoint: weights to load; without one, the model is trained on the dataset and cached.
-    taps: the layers whose outputs are compared with the candidate's (3 for the paper).
-    bn_mode: `train` (batch statistics, as the published code) or `eval`."""
-
-    arch: str = "resnet20"
-    init_args: dict[str, Any] = field(default_factory=dict)
-    checkpoint: str | None = None
-    taps: list[str] = field(default_factory=lambda: ["layer1", "layer2", "layer3"])
-    bn_mode: str = "train"
-    train_epochs: int = 30
-    train_lr: float = 0.1
-    train_batch_size: int = 128
-    cache_dir: str = "~/.cache/lightning_nas"
 
 
 def build_architecture(arch: str, init_args: dict[str, Any], num_classes: int, in_channels: int) -> nn.Module:

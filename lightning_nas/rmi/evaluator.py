@@ -11,27 +11,11 @@ from dataclasses import dataclass, field
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from lightning_nas.config import ProxyConfig
 from lightning_nas.quiet import quiet_lightning, silent_trainer
 from lightning_nas.rmi.candidate import CandidateModule
 from lightning_nas.rmi.probe import ProbeBatch
 from lightning_nas.spaces.base import Genotype, SearchSpace
-
-
-@dataclass
-class ProxyConfig:
-    """steps: N_train (100); beta: weight of the CKA term (0.8); SGD lr/momentum/weight decay
-    (0.1/0.9/5e-4, constant lr); score_bn_mode: BN mode when scoring the trained candidate;
-    accelerator: where the candidate trains (cpu | gpu | auto, Lightning's names);
-    log_every_n_steps: log per-layer CKA and losses every n steps (0: the last step only)."""
-
-    steps: int = 100
-    beta: float = 0.8
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    score_bn_mode: str = "train"
-    accelerator: str = "cpu"
-    log_every_n_steps: int = 0
 
 
 @dataclass

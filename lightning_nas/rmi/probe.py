@@ -12,17 +12,9 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import Dataset
 
+from lightning_nas.config import ProbeConfig
 from lightning_nas.data.base import DataSpec, augment
 from lightning_nas.errors import ConfigError
-
-
-@dataclass
-class ProbeConfig:
-    """pool: images drawn (512); batch_size: images kept (32); augment: crop+flip once before choosing."""
-
-    pool: int = 512
-    batch_size: int = 32
-    augment: bool = True
 
 
 @dataclass

@@ -19,39 +19,10 @@ from typing import Any
 import numpy as np
 from deap import tools
 
-from lightning_nas.errors import ConfigError, check_choice
+from lightning_nas.config import GAConfig
+from lightning_nas.errors import ConfigError
 from lightning_nas.search.deap_types import make_individual, same_genotype
 from lightning_nas.spaces.base import Genotype, SearchSpace
-
-
-@dataclass
-class GAConfig:
-    """population: N_pop (20); generations: N_gen (100); tournament_size (3); crossover_prob (1.0,
-    per-gene uniform crossover); mutation_rate (0.1 per gene); elites (1); constraint_handling:
-    penalty (the paper) | rejection (the baseline); max_rejection_draws: give up after this many."""
-
-    population: int = 20
-    generations: int = 100
-    tournament_size: int = 3
-    crossover_prob: float = 1.0
-    mutation_rate: float = 0.1
-    elites: int = 1
-    constraint_handling: str = "penalty"
-    max_rejection_draws: int = 100_000
-
-    def validate(self) -> None:
-        if self.population < 2:
-            raise ConfigError(f"search.population must be >= 2, got {self.population}")
-        if self.generations < 1:
-            raise ConfigError(f"search.generations must be >= 1, got {self.generations}")
-        if not 1 <= self.tournament_size <= self.population:
-            raise ConfigError(f"search.tournament_size must be in 1..{self.population}, got {self.tournament_size}")
-        if not 0 <= self.elites < self.population:
-            raise ConfigError(f"search.elites must be in 0..{self.population - 1}, got {self.elites}")
-        for name in ("crossover_prob", "mutation_rate"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"search.{name} must be in [0, 1], got {getattr(self, name)}")
-        check_choice("search.constraint_handling", self.constraint_handling, ("penalty", "rejection"))
 
 
 class RejectionLimitReached(ConfigError):
