@@ -16,7 +16,7 @@ import importlib
 from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar
 
-from lightning_nas.errors import ConfigError, choice_error
+from lightning_nas.errors import choice_error
 
 T = TypeVar("T")
 
@@ -61,4 +61,4 @@ class Registry(Generic[T]):
         return name in self._entries
 
 
-__all__ = ["ConfigError", "Registry"]
+__all__ = ["Registry"]
