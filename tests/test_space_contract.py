@@ -101,3 +101,62 @@ def test_complexity_is_positive_and_deterministic(space):
         flops, params = space.complexity(g)
         assert flops > 0 and params > 0
         assert space.complexity(g) == (flops, params)
+
+
+def test_taps_match_real_features(space):
+    """`taps` names the compared layers with the shapes one forward pass really gives them."""
+    g = samples(space, n=1, seed=5)[0]
+    for proxy in (True, False):
+        taps = space.taps(g, proxy=proxy)
+        assert [t.name for t in taps] == space.tap_names(g, proxy=proxy)
+        net = space.to_module(g, proxy=proxy).eval()
+        _, feats = FeatureTaps(net, [t.name for t in taps])(torch.zeros(2, 3, space.resolution, space.resolution))
+        assert [t.shape for t in taps] == [tuple(f.shape[1:]) for f in feats]
+
+
+def test_proxy_signature_is_stable_and_json(space):
+    """The score key's space part: JSON data that building networks does not change (a cached
+    supernet or a lazily built table must never alter it)."""
+    before = json.dumps(space.proxy_signature(), sort_keys=True)
+    for g in samples(space, n=3, seed=6):
+        space.to_module(g, proxy=True)
+        space.to_module(g, proxy=False)
+        space.taps(g)
+    assert json.dumps(space.proxy_signature(), sort_keys=True) == before
+
+
+def test_proxy_signature_follows_the_proxy_network(space):
+    """Two spaces whose proxy networks differ have different signatures; full-size-only settings don't count."""
+    from dataclasses import replace
+
+    wider = {"nb201": {"C": space.C * 2} if hasattr(space, "C") else {}, "ofa_mbv3": {"width_mult": 1.2}}[space.name]
+    assert replace(space, **wider).proxy_signature() != space.proxy_signature()
+    full_only = {"nb201": {"full_C": 32, "full_N": 3}, "ofa_mbv3": {"resolution_mutate_prob": 0.5}}[space.name]
+    assert replace(space, **full_only).proxy_signature() == space.proxy_signature()
+
+
+def test_benchmark_fields(space):
+    g = samples(space, n=1, seed=7)[0]
+    fields = space.benchmark_fields(g)
+    if space.benchmark is None:
+        assert fields == {}
+    else:
+        from lightning_nas.spaces.nb201.space import genotype_of_index
+
+        assert genotype_of_index(fields["nb201_index"]) == g
+        assert fields["arch_str"] == space.describe(g)
+
+
+def test_registry_builds_every_space_and_names_the_valid_ones():
+    from types import SimpleNamespace
+
+    from lightning_nas.config import SpaceConfig
+    from lightning_nas.errors import ConfigError
+    from lightning_nas.spaces import SPACES, build_space
+
+    assert set(SPACES.names()) == set(SPACE_FACTORIES)
+    spec = SimpleNamespace(num_classes=7, in_channels=3, resolution=32)
+    for name in SPACE_FACTORIES:
+        assert build_space(SpaceConfig(name=name), spec).name == name
+    with pytest.raises(ConfigError, match=r"unknown search space 'nope'; valid: .*nb201.*ofa_mbv3"):
+        build_space(SpaceConfig(name="nope"), spec)

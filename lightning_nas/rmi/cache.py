@@ -72,10 +72,8 @@ def tensors_digest(tensors: list[torch.Tensor]) -> str:
 
 
 def _space_signature(space: Any) -> dict[str, Any]:
-    """The space's settings that shape the proxy network (full-size keys only change costs)."""
-    if is_dataclass(space):
-        return {k: v for k, v in asdict(space).items() if not k.startswith("full_")}
-    return {"repr": repr(space)}
+    """The space's settings that shape the proxy network (`SearchSpace.proxy_signature`)."""
+    return space.proxy_signature()
 
 
 # Proxy keys of SCORE_VERSION 1: always hashed. A key added later is hashed only when it is set away from

@@ -1,24 +1,42 @@
-"""The search-space protocol every space implements (DESIGN.md §4.2).
+"""The search-space protocol every space implements.
 
 A genotype is plain, hashable data. The space samples, mutates and recombines genotypes with an
 explicit `random.Random`, builds `nn.Module`s from them and names the layers whose outputs the RMI
 proxy compares with the reference model. Nothing reads a genotype back off a module.
+
+`proxy` (in `to_module`, `tap_names`, `taps`): True gives the network the RMI proxy trains (possibly
+reduced, e.g. NB201 at C 8, N 1 on a CPU), False the full-size network that costs, fine-tuning and
+export use. `proxy_signature()` is every setting that changes the proxy network (it enters the score
+key); `benchmark` names the tabular benchmark whose indices the genotypes have (None: no table), and
+`benchmark_fields(g)` gives a genotype's identifiers there (for NB201: arch string and index).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+import torch
 from torch import nn
 
 Genotype = Hashable
+NB201_BENCHMARK = "nas-bench-201"
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A compared layer: its name in `module.named_modules()` and the shape of one sample's output."""
+
+    name: str
+    shape: tuple[int, ...]
 
 
 @runtime_checkable
 class SearchSpace(Protocol):
     name: str
+    benchmark: str | None
 
     def sample(self, rng: random.Random) -> Genotype: ...
 
@@ -26,12 +44,22 @@ class SearchSpace(Protocol):
 
     def crossover(self, a: Genotype, b: Genotype, rng: random.Random) -> tuple[Genotype, Genotype]: ...
 
-    def to_module(self, genotype: Genotype, proxy: bool = True) -> nn.Module:
-        """The network; `proxy=True` gives the (possibly reduced) network the RMI proxy trains."""
+    def to_module(self, genotype: Genotype, proxy: bool = True) -> nn.Module: ...
+
+    def tap_names(self, genotype: Genotype, proxy: bool = True) -> list[str]:
+        """Names (in `module.named_modules()`) of the layers whose outputs are compared."""
         ...
 
-    def tap_names(self, genotype: Genotype) -> list[str]:
-        """Names (in `module.named_modules()`) of the layers whose outputs are compared."""
+    def taps(self, genotype: Genotype, proxy: bool = True) -> list[Tap]:
+        """The compared layers with their output shapes (see `measure_taps`)."""
+        ...
+
+    def proxy_signature(self) -> dict[str, Any]:
+        """The settings that change the proxy network (JSON-able); never caches or weights paths."""
+        ...
+
+    def benchmark_fields(self, genotype: Genotype) -> dict[str, Any]:
+        """The genotype's identifiers in `benchmark` (empty when the space has none)."""
         ...
 
     def key(self, genotype: Genotype) -> str:
@@ -55,3 +83,23 @@ class SearchSpace(Protocol):
     def enumerate(self) -> Iterator[Genotype] | None:
         """Every genotype for a finite space, None otherwise."""
         ...
+
+
+@torch.no_grad()
+def measure_taps(module: nn.Module, names: list[str], input_shape: tuple[int, ...]) -> list[Tap]:
+    """Output shape (one sample) of each named layer: one forward pass of a zero batch in eval mode."""
+    layers = dict(module.named_modules())
+    shapes: dict[str, tuple[int, ...]] = {}
+    handles = [
+        layers[n].register_forward_hook(lambda _m, _i, out, n=n: shapes.__setitem__(n, tuple(out.shape[1:])))
+        for n in names
+    ]
+    was_training = module.training
+    try:
+        module.eval()
+        module(torch.zeros(1, *input_shape))
+    finally:
+        module.train(was_training)
+        for h in handles:
+            h.remove()
+    return [Tap(n, shapes[n]) for n in names]

@@ -31,10 +31,7 @@ def network_spec(space_cfg: Any, data_spec: Any, space: SearchSpace, genotype: G
         "description": space.describe(genotype),
         "full_size": full_size,
     }
-    if space.name == "nb201":
-        from lightning_nas.spaces.nb201.space import nb201_index
-
-        doc["nb201_index"] = nb201_index(genotype)  # type: ignore[arg-type]
+    doc.update({k: v for k, v in space.benchmark_fields(genotype).items() if k != "arch_str"})
     return doc
 
 

@@ -15,6 +15,8 @@ from nas_201_api import NASBench201API
 from torch import nn
 
 from lightning_nas.errors import ConfigError
+from lightning_nas.spaces import SPACES
+from lightning_nas.spaces.base import NB201_BENCHMARK, Tap, measure_taps
 from lightning_nas.spaces.nb201 import network as net
 from lightning_nas.spaces.nb201.network import EDGES, OPS
 
@@ -45,7 +47,9 @@ def from_arch_str(arch: str) -> NB201Genotype:
     genotype: list[int] = []
     for node, inputs in enumerate(nodes, start=1):
         if [int(src) for _, src in inputs] != list(range(node)):
-            raise ConfigError(f"invalid NAS-Bench-201 arch string {arch!r}: node {node} must take inputs 0..{node - 1}")
+            raise ConfigError(
+                f"invalid NAS-Bench-201 arch string {arch!r}: node {node} must take inputs 0..{node - 1}"
+            )
         for op, _ in inputs:
             if op not in OPS:
                 raise ConfigError(f"unknown NAS-Bench-201 op {op!r} in {arch!r}; valid: {', '.join(OPS)}")
@@ -71,6 +75,7 @@ class NB201Space:
     full_C: int = 16
     full_N: int = 5
     name: str = "nb201"
+    benchmark: str | None = NB201_BENCHMARK
 
     def sample(self, rng: random.Random) -> NB201Genotype:
         return tuple(rng.randrange(len(OPS)) for _ in EDGES)  # type: ignore[return-value]
@@ -83,7 +88,9 @@ class NB201Space:
                 out[i] = rng.choice([o for o in range(len(OPS)) if o != op])
         return tuple(out)  # type: ignore[return-value]
 
-    def crossover(self, a: NB201Genotype, b: NB201Genotype, rng: random.Random) -> tuple[NB201Genotype, NB201Genotype]:
+    def crossover(
+        self, a: NB201Genotype, b: NB201Genotype, rng: random.Random
+    ) -> tuple[NB201Genotype, NB201Genotype]:
         """Per-edge uniform crossover: each edge swaps between the parents with probability 1/2."""
         c1, c2 = list(a), list(b)
         for i in range(len(EDGES)):
@@ -97,6 +104,24 @@ class NB201Space:
 
     def tap_names(self, genotype: NB201Genotype, proxy: bool = True) -> list[str]:
         return net.tap_names(self.N if proxy else self.full_N)
+
+    def taps(self, genotype: NB201Genotype, proxy: bool = True) -> list[Tap]:
+        shape = (self.in_channels, self.resolution, self.resolution)
+        return measure_taps(self.to_module(genotype, proxy), self.tap_names(genotype, proxy), shape)
+
+    def proxy_signature(self) -> dict[str, Any]:
+        """The proxy network's shape: cell width and depth and the dataset's (full_C/full_N only change costs)."""
+        return {
+            "name": self.name,
+            "C": self.C,
+            "N": self.N,
+            "num_classes": self.num_classes,
+            "in_channels": self.in_channels,
+            "resolution": self.resolution,
+        }
+
+    def benchmark_fields(self, genotype: NB201Genotype) -> dict[str, Any]:
+        return {"arch_str": to_arch_str(genotype), "nb201_index": nb201_index(genotype)}
 
     def key(self, genotype: NB201Genotype) -> str:
         return to_arch_str(genotype)
@@ -154,3 +179,10 @@ def genotype_of_index(index: int) -> NB201Genotype:
     if not 0 <= index < len(order):
         raise ConfigError(f"NB201 index {index} out of range; valid: 0..{len(order) - 1}")
     return order[index]
+
+
+@SPACES.register("nb201")
+def _from_config(cfg: Any, spec: Any) -> NB201Space:
+    return NB201Space(
+        spec.num_classes, spec.in_channels, spec.resolution, cfg.C, cfg.N, cfg.full_C, cfg.full_N
+    )

@@ -32,6 +32,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from lightning_nas.errors import ConfigError, check_path
+from lightning_nas.spaces import SPACES
+from lightning_nas.spaces.base import Tap, measure_taps
 from lightning_nas.spaces.ofa_mbv3 import compat as ofa_compat
 from lightning_nas.spaces.ofa_mbv3.arch import MAX_DEPTH, N_BLOCKS, N_STAGES, OFAGenotype, complexity
 
@@ -51,7 +53,9 @@ class ResizeInput(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] != self.resolution or x.shape[-2] != self.resolution:
-            x = F.interpolate(x, size=(self.resolution, self.resolution), mode="bilinear", align_corners=False)
+            x = F.interpolate(
+                x, size=(self.resolution, self.resolution), mode="bilinear", align_corners=False
+            )
         return self.net(x)
 
 
@@ -69,15 +73,23 @@ def replace_classifier(net: nn.Module, num_classes: int) -> None:
     old = net.classifier
     if old.out_features == num_classes:
         return
-    log.warning("OFA weights have %d classes, the dataset %d: the classifier is re-initialised", old.out_features, num_classes)
-    net.classifier = ofa_compat.ofa_modules().LinearLayer(old.in_features, num_classes, dropout_rate=old.dropout_rate)
+    log.warning(
+        "OFA weights have %d classes, the dataset %d: the classifier is re-initialised",
+        old.out_features,
+        num_classes,
+    )
+    net.classifier = ofa_compat.ofa_modules().LinearLayer(
+        old.in_features, num_classes, dropout_rate=old.dropout_rate
+    )
 
 
 def _check_subset(what: str, values: tuple[int, ...], valid: tuple[int, ...]) -> None:
     bad = [v for v in values if v not in valid]
     if not values or bad:
         shown = bad[0] if bad else "[]"
-        raise ConfigError(f"invalid {what} {shown!r}; valid: non-empty subset of {', '.join(map(str, valid))}")
+        raise ConfigError(
+            f"invalid {what} {shown!r}; valid: non-empty subset of {', '.join(map(str, valid))}"
+        )
 
 
 @dataclass
@@ -98,6 +110,7 @@ class OFAMobileNetV3Space:
     resolution_mutate_prob: float = 0.5
     weights: str | None = None
     name: str = "ofa_mbv3"
+    benchmark: str | None = None
     flops_unit: str = "MMACs"  # what OFA and the paper call its FLOPs (multiply-accumulates)
     _supernets: dict[bool, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -107,16 +120,22 @@ class OFAMobileNetV3Space:
         self.expand_ratios = tuple(sorted(self.expand_ratios))
         self.depths = tuple(sorted(self.depths))
         if self.in_channels != 3:
-            raise ConfigError(f"the ofa_mbv3 space needs 3-channel images, got in_channels {self.in_channels}; valid: 3")
+            raise ConfigError(
+                f"the ofa_mbv3 space needs 3-channel images, got in_channels {self.in_channels}; valid: 3"
+            )
         if self.width_mult not in ofa_compat.OFA_WIDTH_MULTS:
-            raise ConfigError(f"invalid space.width_mult {self.width_mult!r}; valid: {', '.join(map(str, ofa_compat.OFA_WIDTH_MULTS))}")
+            raise ConfigError(
+                f"invalid space.width_mult {self.width_mult!r}; valid: {', '.join(map(str, ofa_compat.OFA_WIDTH_MULTS))}"
+            )
         _check_subset("space.kernel_sizes", self.kernel_sizes, ofa_compat.OFA_KERNEL_SIZES)
         _check_subset("space.expand_ratios", self.expand_ratios, ofa_compat.OFA_EXPAND_RATIOS)
         _check_subset("space.depths", self.depths, ofa_compat.OFA_DEPTHS)
         if any(r < 8 for r in self.resolutions):
             raise ConfigError(f"invalid space.resolutions {list(self.resolutions)}; each must be >= 8 pixels")
         if not 0.0 <= self.resolution_mutate_prob <= 1.0:
-            raise ConfigError(f"space.resolution_mutate_prob must be in [0, 1], got {self.resolution_mutate_prob}")
+            raise ConfigError(
+                f"space.resolution_mutate_prob must be in [0, 1], got {self.resolution_mutate_prob}"
+            )
         if self.weights is not None:
             check_path("OFA supernet weights (space.weights)", self.weights)
 
@@ -139,7 +158,9 @@ class OFAMobileNetV3Space:
                 d[s] = rng.choice(self.depths)
         return OFAGenotype(tuple(ks), tuple(e), tuple(d), r)
 
-    def crossover(self, a: OFAGenotype, b: OFAGenotype, rng: random.Random) -> tuple[OFAGenotype, OFAGenotype]:
+    def crossover(
+        self, a: OFAGenotype, b: OFAGenotype, rng: random.Random
+    ) -> tuple[OFAGenotype, OFAGenotype]:
         def mix(x: tuple[int, ...], y: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
             pairs = [(q, p) if rng.random() < 0.5 else (p, q) for p, q in zip(x, y, strict=True)]
             return tuple(p for p, _ in pairs), tuple(q for _, q in pairs)
@@ -181,11 +202,32 @@ class OFAMobileNetV3Space:
         prefix = "" if genotype.r == self.resolution else "net."
         return [f"{prefix}blocks.{sum(genotype.d[: s + 1])}" for s in TAP_STAGES]
 
+    def taps(self, genotype: OFAGenotype, proxy: bool = True) -> list[Tap]:
+        shape = (self.in_channels, self.resolution, self.resolution)
+        return measure_taps(self.to_module(genotype, proxy), self.tap_names(genotype, proxy), shape)
+
+    def proxy_signature(self) -> dict[str, Any]:
+        """What shapes the proxy network: OFA's width and the dataset's shape (the gene choices only
+        change which genotypes are drawn, the weights path only the full-size network)."""
+        return {
+            "name": self.name,
+            "width_mult": self.width_mult,
+            "num_classes": self.num_classes,
+            "in_channels": self.in_channels,
+            "resolution": self.resolution,
+        }
+
+    def benchmark_fields(self, genotype: OFAGenotype) -> dict[str, Any]:
+        return {}
+
     # ---- identity and serialisation -------------------------------------------------------------
     def key(self, genotype: OFAGenotype) -> str:
         """`r<res>:` then per stage its active blocks `k<ks>e<e>` joined by `.`, stages joined by `|`."""
         stages = [
-            ".".join(f"k{genotype.ks[i]}e{genotype.e[i]}" for i in range(s * MAX_DEPTH, s * MAX_DEPTH + genotype.d[s]))
+            ".".join(
+                f"k{genotype.ks[i]}e{genotype.e[i]}"
+                for i in range(s * MAX_DEPTH, s * MAX_DEPTH + genotype.d[s])
+            )
             for s in range(N_STAGES)
         ]
         return f"r{genotype.r}:" + "|".join(stages)
@@ -198,12 +240,17 @@ class OFAMobileNetV3Space:
 
     def from_json(self, data: Any) -> OFAGenotype:
         if not isinstance(data, dict) or not {"ks", "e", "d"} <= set(data):
-            raise ConfigError(f"invalid OFA genotype {data!r}; expected {{'ks': [20], 'e': [20], 'd': [5], 'r': int}}")
+            raise ConfigError(
+                f"invalid OFA genotype {data!r}; expected {{'ks': [20], 'e': [20], 'd': [5], 'r': int}}"
+            )
         r = data.get("r", data.get("image_size", self.resolution))
         r = r[0] if isinstance(r, list | tuple) else r
         try:
             genotype = OFAGenotype(
-                tuple(int(x) for x in data["ks"]), tuple(int(x) for x in data["e"]), tuple(int(x) for x in data["d"]), int(r)
+                tuple(int(x) for x in data["ks"]),
+                tuple(int(x) for x in data["e"]),
+                tuple(int(x) for x in data["d"]),
+                int(r),
             )
         except (TypeError, ValueError):
             raise ConfigError(f"invalid OFA genotype {data!r}; genes must be integers") from None
@@ -261,14 +308,18 @@ def _parse_key(text: str) -> dict[str, Any]:
     head, sep, body = text.partition(":")
     stages = body.split("|")
     if not sep or not head.startswith("r") or not head[1:].isdigit() or len(stages) != N_STAGES:
-        raise ConfigError(f"invalid OFA genotype {text!r}; expected JSON or r<res>:k<ks>e<e>.k<ks>e<e>|... with {N_STAGES} stages")
+        raise ConfigError(
+            f"invalid OFA genotype {text!r}; expected JSON or r<res>:k<ks>e<e>.k<ks>e<e>|... with {N_STAGES} stages"
+        )
     ks: list[int] = []
     e: list[int] = []
     d: list[int] = []
     for stage in stages:
         found = [_BLOCK_RE.fullmatch(b) for b in stage.split(".")]
         if not found or not all(found) or len(found) > MAX_DEPTH:
-            raise ConfigError(f"invalid OFA stage {stage!r} in {text!r}; expected 1..{MAX_DEPTH} blocks k<ks>e<e> joined by '.'")
+            raise ConfigError(
+                f"invalid OFA stage {stage!r} in {text!r}; expected 1..{MAX_DEPTH} blocks k<ks>e<e> joined by '.'"
+            )
         blocks = [(int(m.group(1)), int(m.group(2))) for m in found if m]
         blocks += [blocks[-1]] * (MAX_DEPTH - len(blocks))
         ks += [k for k, _ in blocks]
@@ -277,9 +328,29 @@ def _parse_key(text: str) -> dict[str, Any]:
     return {"ks": ks, "e": e, "d": d, "r": int(head[1:])}
 
 
-def max_subnet(num_classes: int, in_channels: int = 3, weights: str | None = None, width_mult: float = 1.0) -> nn.Module:
+def max_subnet(
+    num_classes: int, in_channels: int = 3, weights: str | None = None, width_mult: float = 1.0
+) -> nn.Module:
     """The reference model: OFA's largest subnet (ks 7, e 6, d 4), with the user's pre-trained OFA
     supernet weights when `weights` is given (a local path), else freshly initialised (to be trained).
     Its taps for RMI are blocks.4, blocks.12, blocks.20 (ends of stages 1, 3, 5)."""
-    space = OFAMobileNetV3Space(num_classes=num_classes, in_channels=in_channels, width_mult=width_mult, weights=weights)
+    space = OFAMobileNetV3Space(
+        num_classes=num_classes, in_channels=in_channels, width_mult=width_mult, weights=weights
+    )
     return space.subnet(space.max_genotype(), pretrained=weights is not None)
+
+
+@SPACES.register("ofa_mbv3")
+def _from_config(cfg: Any, spec: Any) -> OFAMobileNetV3Space:
+    return OFAMobileNetV3Space(
+        num_classes=spec.num_classes,
+        in_channels=spec.in_channels,
+        resolution=spec.resolution,
+        width_mult=cfg.width_mult,
+        resolutions=tuple(cfg.resolutions),
+        kernel_sizes=tuple(cfg.kernel_sizes),
+        expand_ratios=tuple(cfg.expand_ratios),
+        depths=tuple(cfg.depths),
+        resolution_mutate_prob=cfg.resolution_mutate_prob,
+        weights=cfg.weights,
+    )
