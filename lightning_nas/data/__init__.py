@@ -1,11 +1,35 @@
-"""LightningDataModules for the supported datasets, built by name from the `data` config."""
+"""LightningDataModules for the supported datasets, built by name from the `data` config.
+
+Each data module registers its factory in `DATASETS` where it is defined:
+
+    @DATASETS.register("digits")
+    def _digits(root, download, resolution, **common) -> ImageDataModule: ...
+
+`common` is batch_size, num_workers, val_fraction, split_seed."""
 
 from __future__ import annotations
 
-from lightning_nas.data.base import DataSpec, ImageDataModule
-from lightning_nas.errors import choice_error
+from collections.abc import Callable
 
-DATASETS = ("digits", "cifar10", "cifar100", "imagefolder", "imagenet16-120")
+from lightning_nas.data.base import DataSpec, ImageDataModule
+from lightning_nas.registry import Registry
+
+DatasetFactory = Callable[..., ImageDataModule]
+
+DATASETS: Registry[DatasetFactory] = Registry(
+    "dataset",
+    providers=(
+        "lightning_nas.data.digits",
+        "lightning_nas.data.cifar",
+        "lightning_nas.data.imagefolder",
+        "lightning_nas.data.imagenet16",
+    ),
+)
+
+
+def dataset_names() -> tuple[str, ...]:
+    """The valid `data.name` values."""
+    return DATASETS.names()
 
 
 def build_datamodule(
@@ -18,24 +42,9 @@ def build_datamodule(
     val_fraction: float = 0.1,
     split_seed: int = 0,
 ) -> ImageDataModule:
+    factory = DATASETS.get(name)  # an unknown name: a one-line ConfigError listing the valid ones
     common = dict(batch_size=batch_size, num_workers=num_workers, val_fraction=val_fraction, split_seed=split_seed)
-    if name == "digits":
-        from lightning_nas.data.digits import DigitsDataModule
-
-        return DigitsDataModule(resolution=resolution or 16, **common)
-    if name in ("cifar10", "cifar100"):
-        from lightning_nas.data.cifar import CIFARDataModule
-
-        return CIFARDataModule(name=name, root=root or "data", download=download, **common)
-    if name == "imagefolder":
-        from lightning_nas.data.imagefolder import ImageFolderDataModule
-
-        return ImageFolderDataModule(root=root or "data/imagefolder", resolution=resolution or 32, **common)
-    if name == "imagenet16-120":
-        from lightning_nas.data.imagenet16 import ImageNet16DataModule
-
-        return ImageNet16DataModule(root=root or "data/ImageNet16", num_classes=120, **common)
-    raise choice_error("dataset", name, DATASETS)
+    return factory(root=root, download=download, resolution=resolution, **common)
 
 
-__all__ = ["DATASETS", "DataSpec", "ImageDataModule", "build_datamodule"]
+__all__ = ["DATASETS", "DataSpec", "ImageDataModule", "build_datamodule", "dataset_names"]

@@ -4,11 +4,15 @@ loaders. Subclasses only say how to read the train and test sets."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
+
+from lightning_nas.errors import ConfigError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -57,12 +61,19 @@ class _Augmented(Dataset):
 
 
 class ImageDataModule(L.LightningDataModule):
-    """Subclasses set `spec` and implement `_load(train: bool) -> Dataset` of (normalised tensor, label)."""
+    """Subclasses set `spec` and implement `_load(train: bool) -> Dataset` of (normalised tensor, label).
+
+    The validation split is explicit: `val_fraction` of the training images held out (seeded by
+    `split_seed`), or none at all when it is 0. Without one, `val_dataloader` is empty: it never falls
+    back to the test set, so nothing is ever selected on test data."""
 
     spec: DataSpec
+    root: Path | None = None  # where the files are; None for a bundled dataset
 
     def __init__(self, batch_size: int = 128, num_workers: int = 0, val_fraction: float = 0.1, split_seed: int = 0) -> None:
         super().__init__()
+        if not 0.0 <= val_fraction < 1.0:
+            raise ConfigError(f"data.val_fraction must be in [0, 1) (0: no validation split), got {val_fraction}")
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.val_fraction = val_fraction
@@ -73,6 +84,27 @@ class ImageDataModule(L.LightningDataModule):
 
     def _load(self, train: bool) -> Dataset:
         raise NotImplementedError
+
+    @property
+    def has_val_split(self) -> bool:
+        return self.val_fraction > 0
+
+    @property
+    def val_split(self) -> str:
+        """Which images validate, in words (recorded wherever something is evaluated)."""
+        if not self.has_val_split:
+            return "none"
+        return f"train holdout {100 * self.val_fraction:g}% (split_seed {self.split_seed})"
+
+    def identity(self) -> dict[str, Any]:
+        """Everything about the data that changes a model trained on its training split: the dataset
+        (spec), where its files are (absolute) and the train/validation split."""
+        return {
+            **asdict(self.spec),
+            "root": str(Path(self.root).expanduser().resolve()) if self.root is not None else None,
+            "val_fraction": self.val_fraction,
+            "split_seed": self.split_seed,
+        }
 
     def train_set(self) -> Dataset:
         """The training split, un-augmented (the probe batch is drawn from it)."""
@@ -85,31 +117,40 @@ class ImageDataModule(L.LightningDataModule):
             return
         full = self._load(train=True)
         n_val = int(round(len(full) * self.val_fraction))  # type: ignore[arg-type]
+        if self.has_val_split and n_val == 0:
+            raise ConfigError(
+                f"data.val_fraction {self.val_fraction:g} holds out no image of the {len(full)} training images "  # type: ignore[arg-type]
+                f"of {self.spec.name}; set it to 0 (no validation split) or higher"
+            )
         order = torch.randperm(len(full), generator=torch.Generator().manual_seed(self.split_seed)).tolist()  # type: ignore[arg-type]
         self._val = Subset(full, order[:n_val])
         self._train = Subset(full, order[n_val:])
         self._test = self._load(train=False)
 
-    def _loader(self, ds: Dataset, shuffle: bool) -> DataLoader:
+    def _loader(self, ds: Dataset, shuffle: bool, batch_size: int | None) -> DataLoader:
         return DataLoader(
             ds,
-            batch_size=self.batch_size,
+            batch_size=self.batch_size if batch_size is None else batch_size,
             shuffle=shuffle,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
 
-    def train_dataloader(self) -> DataLoader:
+    # `batch_size` overrides the module's for one loader (a reference trained with its own batch size
+    # must not change the batch size of a shared datamodule).
+    def train_dataloader(self, batch_size: int | None = None) -> DataLoader:
         self.setup()
-        return self._loader(_Augmented(self._train, self.spec.crop_padding, self.spec.flip), shuffle=True)  # type: ignore[arg-type]
+        augmented = _Augmented(self._train, self.spec.crop_padding, self.spec.flip)  # type: ignore[arg-type]
+        return self._loader(augmented, shuffle=True, batch_size=batch_size)
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self, batch_size: int | None = None) -> DataLoader:
+        """The held-out validation images; an empty loader when there is no validation split."""
         self.setup()
-        return self._loader(self._val if len(self._val) else self._test, shuffle=False)  # type: ignore[arg-type]
+        return self._loader(self._val, shuffle=False, batch_size=batch_size)  # type: ignore[arg-type]
 
-    def test_dataloader(self) -> DataLoader:
+    def test_dataloader(self, batch_size: int | None = None) -> DataLoader:
         self.setup()
-        return self._loader(self._test, shuffle=False)  # type: ignore[arg-type]
+        return self._loader(self._test, shuffle=False, batch_size=batch_size)  # type: ignore[arg-type]
 
 
 class TensorImages(Dataset):

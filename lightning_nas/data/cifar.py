@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
+from lightning_nas.data import DATASETS
 from lightning_nas.data.base import IMAGENET_MEAN, IMAGENET_STD, DataSpec, ImageDataModule, TensorImages
 from lightning_nas.errors import ConfigError
 
@@ -39,3 +40,14 @@ class CIFARDataModule(ImageDataModule):
             raise ConfigError(f"could not read or download {self.name} at {self.root}: {err}") from None
         images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()
         return TensorImages(images, torch.tensor(ds.targets), IMAGENET_MEAN, IMAGENET_STD)
+
+
+def _cifar(name: str):  # noqa: ANN202
+    def make(root: str | None, download: bool, resolution: int | None, **common) -> CIFARDataModule:  # noqa: ANN003
+        return CIFARDataModule(name=name, root=root or "data", download=download, **common)
+
+    return make
+
+
+DATASETS.register("cifar10")(_cifar("cifar10"))
+DATASETS.register("cifar100")(_cifar("cifar100"))

@@ -10,6 +10,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import Dataset
 
+from lightning_nas.data import DATASETS
 from lightning_nas.data.base import DataSpec, ImageDataModule, TensorImages
 
 MEAN = (0.30,) * 3
@@ -37,3 +38,8 @@ class DigitsDataModule(ImageDataModule):
         n_test = int(len(y) * TEST_FRACTION)
         idx = order[n_test:] if train else order[:n_test]
         return TensorImages(x[idx], y[idx], MEAN, STD)
+
+
+@DATASETS.register("digits")
+def _digits(root: str | None, download: bool, resolution: int | None, **common) -> DigitsDataModule:  # noqa: ANN003
+    return DigitsDataModule(resolution=resolution or 16, **common)

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
+from lightning_nas.data import DATASETS
 from lightning_nas.data.base import IMAGENET_MEAN, IMAGENET_STD, DataSpec, ImageDataModule, TensorImages
 from lightning_nas.errors import ConfigError
 
@@ -62,3 +63,8 @@ class ImageFolderDataModule(ImageDataModule):
         if images.shape[1] == 1:
             images = images.repeat(1, 3, 1, 1)
         return TensorImages(images, torch.tensor(folder.targets), IMAGENET_MEAN, IMAGENET_STD)
+
+
+@DATASETS.register("imagefolder")
+def _imagefolder(root: str | None, download: bool, resolution: int | None, **common) -> ImageFolderDataModule:  # noqa: ANN003
+    return ImageFolderDataModule(root=root or "data/imagefolder", resolution=resolution or 32, **common)

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from lightning_nas.data import DATASETS
 from lightning_nas.data.base import DataSpec, ImageDataModule, TensorImages
 from lightning_nas.errors import ConfigError
 
@@ -44,3 +45,8 @@ class ImageNet16DataModule(ImageDataModule):
         keep = labels <= self.num_classes
         images = torch.from_numpy(data[keep]).view(-1, 3, 16, 16)
         return TensorImages(images, torch.from_numpy(labels[keep] - 1), MEAN, STD)
+
+
+@DATASETS.register("imagenet16-120")
+def _imagenet16_120(root: str | None, download: bool, resolution: int | None, **common) -> ImageNet16DataModule:  # noqa: ANN003
+    return ImageNet16DataModule(root=root or "data/ImageNet16", num_classes=120, **common)
