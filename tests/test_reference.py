@@ -11,11 +11,12 @@ import torch
 from lightning_nas.config import ReferenceConfig
 from lightning_nas.data import build_datamodule
 from lightning_nas.errors import ConfigError
-from lightning_nas.reference.loader import build_architecture, build_reference, load_weights
+from lightning_nas.reference.loader import build_architecture, build_reference, cache_path, load_weights
 from lightning_nas.reference.resnet_cifar import cifar_resnet
 from lightning_nas.rmi.taps import FeatureTaps
 from lightning_nas.training.classifier import ClassifierModule
 from tests.conftest import shared_file
+from tests.test_data import make_tree
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +99,47 @@ def test_trained_reference_is_cached_and_reused(tmp_path):
     _, again = build_reference(cfg, dm, seed=0)
     assert again["cached"] and again["checkpoint"] == info["checkpoint"]
     _, other = build_reference(ReferenceConfig(train_epochs=1, cache_dir=str(tmp_path)), dm, seed=1)
-    assert other["checkpoint"] != info["checkpoint"]
+    assert other["checkpoint"] != info["checkpoint"] and not other["cached"]
+    assert info["train_split"] == again["train_split"] == "train minus validation (train holdout 10% (split_seed 0))"
+    assert info["test_acc_split"] == "test"
+
+
+def test_reference_cache_key_holds_every_training_input(tmp_path, monkeypatch):
+    a, b = make_tree(tmp_path / "a"), make_tree(tmp_path / "b", per_class=4)
+    cfg = ReferenceConfig(train_epochs=1, cache_dir=str(tmp_path / "cache"))
+
+    def dm(root=a, **kw):  # noqa: ANN001, ANN003, ANN202
+        return build_datamodule("imagefolder", root=str(root), **{"resolution": 8, **kw})
+
+    base = cache_path(cfg, dm(), 0)
+    assert cache_path(cfg, dm(), 0) == base  # same inputs, same file
+    monkeypatch.chdir(tmp_path)
+    assert cache_path(cfg, dm(root="a"), 0) == base  # the root is resolved: relative or absolute, one key
+    assert cache_path(cfg, dm(batch_size=7, num_workers=1), 0) == base  # loader settings train nothing
+    variants = [
+        cache_path(cfg, dm(root=b), 0),  # another image tree at the same resolution
+        cache_path(cfg, dm(resolution=12), 0),
+        cache_path(cfg, dm(val_fraction=0.2), 0),
+        cache_path(cfg, dm(split_seed=1), 0),
+        cache_path(cfg, dm(), 1),
+        *(cache_path(ReferenceConfig(**{**vars(cfg), k: v}), dm(), 0) for k, v in (
+            ("train_lr", 0.05), ("train_batch_size", 64), ("train_epochs", 2), ("arch", "resnet32"),
+            ("init_args", {"width": 2}))),
+    ]
+    assert len({base, *variants}) == len(variants) + 1
+
+
+def test_references_of_two_image_trees_are_not_shared(tmp_path):
+    """The user-visible bug: a reference trained on one tree was reused for another at the same resolution."""
+    cfg = ReferenceConfig(train_epochs=1, train_batch_size=4, cache_dir=str(tmp_path / "cache"))
+    infos = []
+    for name in ("a", "b"):
+        dm = build_datamodule("imagefolder", root=str(make_tree(tmp_path / name, per_class=2, size=8)), resolution=8,
+                              val_fraction=0.0, batch_size=3)
+        infos.append(build_reference(cfg, dm, seed=0)[1])
+        assert dm.batch_size == 3  # training the reference (batch 4) leaves the shared datamodule alone
+    assert not infos[1]["cached"] and infos[0]["checkpoint"] != infos[1]["checkpoint"]
+    assert infos[0]["train_split"] == "train minus validation (none)"
 
 
 def test_classifier_module_trains_a_resnet_on_digits():

@@ -73,31 +73,52 @@ def load_weights(model: nn.Module, path: str | Path) -> None:
         raise ConfigError(f"checkpoint {path} does not fit the reference arch: {' '.join(first)}") from None
 
 
-def cache_path(cfg: ReferenceConfig, dataset: str, resolution: int, seed: int) -> Path:
-    args = ""
-    if cfg.init_args:  # e.g. ofa_mbv3_max at width 1.0 and 1.2 are different models
-        import hashlib
-        import json
+CACHE_KEY_VERSION = 2  # bump when the training recipe changes in a way the key does not show
 
-        args = "-" + hashlib.sha256(json.dumps(cfg.init_args, sort_keys=True).encode()).hexdigest()[:8]
-    name = f"{dataset}-r{resolution}-{cfg.arch}{args}-s{seed}-e{cfg.train_epochs}.pt"
+
+def cache_key(cfg: ReferenceConfig, datamodule: Any, seed: int) -> dict[str, Any]:
+    """Every input that changes a reference trained here: the data (name, spec, absolute root, the
+    train/validation split), the architecture and its init_args, the training recipe and the seed."""
+    return {
+        "version": CACHE_KEY_VERSION,
+        "data": datamodule.identity(),
+        "arch": cfg.arch,
+        "init_args": cfg.init_args,
+        "train_epochs": cfg.train_epochs,
+        "train_lr": cfg.train_lr,
+        "train_batch_size": cfg.train_batch_size,
+        "seed": seed,
+    }
+
+
+def cache_path(cfg: ReferenceConfig, datamodule: Any, seed: int) -> Path:
+    """The cached reference for `cache_key`: a readable prefix and a hash over the whole key."""
+    import hashlib
+    import json
+
+    key = cache_key(cfg, datamodule, seed)
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    spec = datamodule.spec
+    arch = cfg.arch.rsplit(".", 1)[-1]
+    name = f"{spec.name}-r{spec.resolution}-{arch}-s{seed}-e{cfg.train_epochs}-{digest}.pt"
     return Path(cfg.cache_dir).expanduser() / "references" / name
 
 
 def train_reference(model: nn.Module, datamodule: Any, cfg: ReferenceConfig, seed: int) -> float:
-    """Train with a Lightning Trainer; returns the test top-1 accuracy (%)."""
+    """Train on the training split with a Lightning Trainer (batch size `cfg.train_batch_size`; the
+    datamodule itself is left as it is: it may be shared with a fine-tune); returns the test top-1 (%)."""
     import lightning as L
 
     from lightning_nas.quiet import quiet_lightning, silent_trainer
     from lightning_nas.training.classifier import ClassifierModule
 
     module = ClassifierModule(model, datamodule.spec.num_classes, lr=cfg.train_lr, max_epochs=cfg.train_epochs)
-    datamodule.batch_size = cfg.train_batch_size
     with quiet_lightning():
         L.seed_everything(seed, verbose=False)
-        trainer = silent_trainer(max_epochs=cfg.train_epochs)
-        trainer.fit(module, datamodule=datamodule)
-        result = trainer.test(module, datamodule=datamodule, verbose=False)
+        train = datamodule.train_dataloader(batch_size=cfg.train_batch_size)
+        trainer = silent_trainer(max_epochs=cfg.train_epochs)  # no validation: nothing is selected
+        trainer.fit(module, train_dataloaders=train)
+        result = trainer.test(module, dataloaders=datamodule.test_dataloader(batch_size=cfg.train_batch_size), verbose=False)
     return 100.0 * float(result[0]["test_acc"])
 
 
@@ -110,22 +131,30 @@ def build_reference(cfg: ReferenceConfig, datamodule: Any, seed: int) -> tuple[n
         load_weights(model, cfg.checkpoint)
         info["checkpoint"] = str(Path(cfg.checkpoint).expanduser())
         return model, info
-    path = cache_path(cfg, spec.name, spec.resolution, seed)
+    path = cache_path(cfg, datamodule, seed)
     if path.exists():
         load_weights(model, path)
-        info.update(checkpoint=str(path), trained_here=True, cached=True, **_meta(path))
+        info.update(checkpoint=str(path), trained_here=True, cached=True, **_meta(path), **_splits(datamodule))
         return model, info
     log.info("training reference %s on %s for %d epochs (cached at %s)", cfg.arch, spec.name, cfg.train_epochs, path)
     start = time.perf_counter()
     acc = train_reference(model, datamodule, cfg, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    torch.save({"state_dict": model.state_dict(), "test_acc": acc, "epochs": cfg.train_epochs, "seed": seed}, tmp)
+    key = cache_key(cfg, datamodule, seed)
+    torch.save({"state_dict": model.state_dict(), "test_acc": acc, "epochs": cfg.train_epochs, "seed": seed, "key": key}, tmp)
     tmp.replace(path)
     info.update(checkpoint=str(path), trained_here=True, cached=False, test_acc=acc, train_seconds=time.perf_counter() - start)
+    info.update(_splits(datamodule))
     return model, info
 
 
 def _meta(path: Path) -> dict[str, Any]:
     obj = torch.load(path, map_location="cpu", weights_only=True)
     return {"test_acc": obj.get("test_acc")} if isinstance(obj, dict) else {}
+
+
+def _splits(datamodule: Any) -> dict[str, str]:
+    """Which images a reference trained here saw: the training split (the validation holdout excluded)
+    for training, the test split for its reported accuracy."""
+    return {"train_split": f"train minus validation ({datamodule.val_split})", "test_acc_split": "test"}
