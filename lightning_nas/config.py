@@ -118,7 +118,9 @@ class GAConfig:
 @dataclass
 class DataConfig:
     """name: digits | cifar10 | cifar100 | imagefolder | imagenet16-120; root: where the files are;
-    download: allow torchvision to download CIFAR; resolution: input size for digits / imagefolder."""
+    download: allow torchvision to download CIFAR; resolution: input size for digits / imagefolder.
+    val_fraction: share of the training images held out for validation (seeded by split_seed); 0 means
+    no validation split (nothing is then validated: the test set is never used in its place)."""
 
     name: str = "cifar10"
     root: str | None = None
@@ -175,7 +177,8 @@ class FinetuneConfig:
     limit_val_batches left at None take the preset's value. Optimiser: SGD lr 0.1 (cosine to 0 over the
     epochs), momentum 0.9 Nesterov, weight decay 5e-4. beta: weight of the RMI term (sum of 1 - CKA with
     the reference's taps on each batch) in the loss, 0 = plain cross-entropy. full_size: train the
-    full-size network (space.full_C/full_N) rather than the proxy one. test_checkpoint: last | best.
+    full-size network (space.full_C/full_N) rather than the proxy one. test_checkpoint: last | best
+    (best validation accuracy; needs data.val_fraction > 0).
     resume: continue from out_dir/checkpoints/last.ckpt when it exists. prefer_feasible: when the winner
     is over budget take the best feasible candidate. export: write genotype JSON, state_dict, TorchScript
     and ONNX (onnx_opset) after training. nb201_table: NB201 accuracy table (CSV or official file) for the

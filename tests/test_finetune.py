@@ -52,6 +52,7 @@ def test_cli_one_epoch(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixt
     assert 0.0 <= rec["test_top1"] <= rec["test_top5"] <= 100.0 and 0.0 <= rec["best_val_acc"] <= 100.0
     assert (rec["epochs"], rec["epochs_completed"], rec["complete"]) == (1, 1, True)
     assert rec["wall_seconds"] > 0 and rec["resumed_from_epoch"] is None
+    assert (rec["val_split"], rec["test_split"], rec["tested_checkpoint"]) == ("train holdout 10% (split_seed 0)", "test", "last")
     assert rec["flops_M"] == pytest.approx(best["cost"]) and rec["costs"][0]["value"] == pytest.approx(best["cost"])
     assert rec["params_M"] > 0
     assert Path(rec["checkpoint"]).name == "last.ckpt" and Path(rec["checkpoint"]).exists()
@@ -78,6 +79,52 @@ def test_cli_arch_without_run(tmp_path: Path) -> None:
     # digits: 1293 training images = 11 batches of 128 (a quarter: 2), 144 validation images = 2 (a fifth: 1)
     assert rec["batches"] == {"train": 2, "val": 1, "test": 1, "batch_size": 128}
     assert (out / "finetune" / "checkpoints" / "last.ckpt").exists()
+
+
+class _Batches(Callback):
+    """Records the size of every training batch and counts the validation batches."""
+
+    def __init__(self) -> None:
+        self.train: list[int] = []
+        self.val = 0
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:  # noqa: ANN001
+        self.train.append(len(batch[1]))
+
+    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0) -> None:  # noqa: ANN001
+        self.val += 1
+
+
+def _tiny_target(run_dir: Path, tmp_path: Path, *overrides: str) -> tuple[object, Target]:
+    cfg, _ = parse_config(["--config", str(run_dir / "config.yaml"), *FINETUNE_TINY, "--finetune.export", "false",
+                           "--finetune.out_dir", str(tmp_path / "ft"), "--tb_logs", str(tmp_path / "tb"), *overrides])
+    space = NB201Space(C=4, N=1, full_C=4, full_N=1, resolution=16)
+    return cfg, Target(space.from_json(results_of(run_dir)["best"]["genotype"]), "results.best", tmp_path)
+
+
+def test_rmi_finetune_trains_at_the_batch_size_it_reports(run_dir: Path, tmp_path: Path) -> None:
+    """beta > 0 with a reference not cached yet: training the reference (batch 128) must not change the
+    fine-tune's batch size (32), which finetune.json reports."""
+    cfg, target = _tiny_target(run_dir, tmp_path, "--finetune.beta", "0.5", "--finetune.batch_size", "32",
+                               "--reference.cache_dir", str(tmp_path / "cache"))
+    batches = _Batches()
+    rec = run_finetune(cfg, target, extra_callbacks=[batches])
+    assert list((tmp_path / "cache" / "references").glob("*.pt"))  # the reference was trained here, just now
+    assert batches.train == [32] * 3 and rec["batches"]["batch_size"] == 32
+
+
+def test_without_a_validation_split_nothing_is_validated_and_the_last_epoch_is_tested(run_dir: Path, tmp_path: Path) -> None:
+    cfg, target = _tiny_target(run_dir, tmp_path, "--data.val_fraction", "0")
+    batches = _Batches()
+    rec = run_finetune(cfg, target, extra_callbacks=[batches])
+    assert batches.val == 0 and rec["batches"]["val"] == 0 and len(batches.train) == 3
+    assert (rec["val_split"], rec["best_val_acc"], rec["checkpoints"]["best"]) == ("none", None, None)
+    assert rec["tested_checkpoint"] == "last" and Path(rec["checkpoint"]).name == "last.ckpt"
+    assert not (tmp_path / "ft" / "checkpoints" / "best.ckpt").exists()
+    cfg.finetune.test_checkpoint = "best"  # would select on the test set: refused before training
+    with pytest.raises(ConfigError, match=r"^finetune.test_checkpoint=best needs a validation split but data.val_fraction is 0; "
+                                          r"set finetune.test_checkpoint=last or data.val_fraction in \(0, 1\)$"):
+        run_finetune(cfg, target)
 
 
 class _StopAfterFirstEpoch(Callback):
@@ -186,6 +233,8 @@ def test_errors_are_one_line(tmp_path: Path, run_dir: Path, capsys: pytest.Captu
         ("--run_dir", str(run_dir), "--finetune.nb201_table", str(tmp_path / "t.csv"), "--finetune.nb201_dataset", "cifar10"):
             "NAS-Bench-201 table not found",
         ("--run_dir", str(run_dir), "--finetune.nb201_table", str(tmp_path / "t.csv")): "set finetune.nb201_dataset",
+        ("--run_dir", str(run_dir), "--data.val_fraction", "0", "--finetune.test_checkpoint", "best"):
+            "finetune.test_checkpoint=best needs a validation split",
         (): "give --run_dir",
     }
     for argv, message in cases.items():

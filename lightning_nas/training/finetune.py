@@ -112,11 +112,13 @@ def _batch_count(limit: int | float, available: int) -> int:
 
 
 def batch_limits(recipe: Recipe, dm: Any) -> dict[str, int]:
-    """Batches per epoch (train, val) and for the test, resolved against the data's loaders."""
+    """Batches per epoch (train, val) and for the test, resolved against the data's loaders; no
+    validation batches when the data has no validation split."""
     ft = recipe.cfg
+    val = _batch_count(ft.limit_val_batches, len(dm.val_dataloader())) if dm.has_val_split else 0  # type: ignore[arg-type]
     return {
         "train": _batch_count(ft.limit_train_batches, len(dm.train_dataloader())),  # type: ignore[arg-type]
-        "val": _batch_count(ft.limit_val_batches, len(dm.val_dataloader())),  # type: ignore[arg-type]
+        "val": val,
         "test": _batch_count(ft.limit_test_batches, len(dm.test_dataloader())),
     }
 
@@ -127,12 +129,13 @@ def build_trainer(
     from lightning_nas.training.wallclock import WallClock
 
     ft = recipe.cfg
+    validate = limits["val"] > 0  # without a validation split there is no best checkpoint, only the last
     checkpoint = ModelCheckpoint(
         dirpath=out_dir / "checkpoints",
         filename="best",
-        monitor="val_acc",
+        monitor="val_acc" if validate else None,
         mode="max",
-        save_top_k=1,
+        save_top_k=1 if validate else 0,
         save_last=True,
         enable_version_counter=False,
     )
@@ -175,6 +178,7 @@ def run_finetune(cfg: RunConfig, target: Target, extra_callbacks: list[Callback]
     `target.run_dir` and returns its content."""
     recipe = resolve_recipe(cfg.finetune, cfg.seed)
     problem = build_problem(cfg, check_budgets=False)
+    check_split(recipe, problem.datamodule)
     lookup = benchmark_lookup(recipe.cfg, problem.space.name, cfg.data.name)
     out_dir = Path(recipe.cfg.out_dir) if recipe.cfg.out_dir else target.run_dir / "finetune"
     setup = _setup(cfg, problem, target.genotype, recipe)
@@ -214,6 +218,15 @@ def run_finetune(cfg: RunConfig, target: Target, extra_callbacks: list[Callback]
     return record
 
 
+def check_split(recipe: Recipe, dm: Any) -> None:
+    """`test_checkpoint: best` selects on the validation split: without one it is refused (never on test data)."""
+    if recipe.cfg.test_checkpoint == "best" and not dm.has_val_split:
+        raise ConfigError(
+            "finetune.test_checkpoint=best needs a validation split but data.val_fraction is 0; "
+            "set finetune.test_checkpoint=last or data.val_fraction in (0, 1)"
+        )
+
+
 def _setup(cfg: RunConfig, problem: Problem, genotype: Genotype, recipe: Recipe) -> dict[str, Any]:
     return {
         "arch": problem.space.key(genotype),
@@ -226,7 +239,7 @@ def _setup(cfg: RunConfig, problem: Problem, genotype: Genotype, recipe: Recipe)
 def _test(parts: TrainerParts, module: FinetuneModule, dm: Any, which: str) -> tuple[str, dict[str, float], float]:
     start = time.perf_counter()
     best = parts.checkpoint.best_model_path
-    if which == "best" and best:
+    if which == "best" and best:  # `best` without a validation split is refused before training (check_split)
         result = parts.trainer.test(module, datamodule=dm, ckpt_path=best, verbose=False)
         tested = best
     else:  # the weights of the last epoch trained (NAS-Bench-201 reports the final epoch)
@@ -256,6 +269,8 @@ def _record(
         "test_top5": _percent(test.get("test_acc_top5")),
         "test_loss": test.get("test_loss"),
         "best_val_acc": _percent(parts.checkpoint.best_model_score),
+        "val_split": problem.datamodule.val_split,
+        "test_split": "test",
         "accuracy_unit": "%",
         "epochs": recipe.epochs,
         "epochs_completed": parts.trainer.current_epoch,
@@ -270,8 +285,8 @@ def _record(
             for m, c, b in zip(problem.cost_models, costs, problem.budgets, strict=True)
         ],
         "checkpoint": tested,
-        "checkpoints": {"best": parts.checkpoint.best_model_path, "last": parts.checkpoint.last_model_path},
-        "tested_checkpoint": recipe.cfg.test_checkpoint,
+        "checkpoints": {"best": parts.checkpoint.best_model_path or None, "last": parts.checkpoint.last_model_path},
+        "tested_checkpoint": "best" if tested and tested == parts.checkpoint.best_model_path else "last",
         "tb_logs": str(Path(cfg.tb_logs) / target.run_dir.name / "finetune"),
         "recipe": recipe.to_dict(),
         "network": network_spec(cfg.space, problem.datamodule.spec, space, g, recipe.cfg.full_size),
@@ -327,8 +342,10 @@ def summary_line(record: dict[str, Any]) -> str:
     bench = record.get("benchmark_test_acc")
     side = f" (NAS-Bench-201 {bench['dataset']} {bench['field']}: {bench['value']:.2f}%)" if bench else ""
     top5 = f", top-5 {record['test_top5']:.2f}%" if record["test_top5"] is not None else ""
+    best_val = record["best_val_acc"]
+    val = f"best val {best_val:.2f}%" if best_val is not None else "no validation split"
     return (
-        f"{record['arch']}: test top-1 {record['test_top1']:.2f}%{top5}{side}, best val {record['best_val_acc'] or 0:.2f}%, "
+        f"{record['arch']}: test top-1 {record['test_top1']:.2f}%{top5}{side}, {val}, "
         f"{record['epochs_completed']}/{record['epochs']} epochs, {record['wall_seconds']:.1f}s on {record['device']}, "
         f"{record['params_M']:.4g} M params; checkpoint {record['checkpoint']}"
     )
