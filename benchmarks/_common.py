@@ -81,8 +81,8 @@ def md_table(rows: list[dict[str, Any]], fmt: str = "{:.3f}") -> str:
         return "(no rows)\n"
     fields = list(dict.fromkeys(k for r in rows for k in r))
 
-    def cell(v: Any) -> str:
-        return fmt.format(v) if isinstance(v, float) else str(v)
+    def cell(v: Any) -> str:  # `|` (in NB201 arch strings) would end the cell: escape it
+        return fmt.format(v) if isinstance(v, float) else str(v).replace("|", "\\|")
 
     lines = ["| " + " | ".join(fields) + " |", "|" + "---|" * len(fields)]
     lines += ["| " + " | ".join(cell(r.get(k, "")) for k in fields) + " |" for r in rows]

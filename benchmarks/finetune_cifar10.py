@@ -8,10 +8,11 @@
    batches of `--batch_size` images (a CPU budget, not the 200-epoch recipe), then test it on all
    10,000 test images; NAS-Bench-201's own 200-epoch CIFAR-10 test accuracy is looked up beside it.
 
-Prints one JSON summary (and writes it to `--summary`). Every number comes from the run's finetune.json
+Prints one JSON summary and writes it to `--summary` (default benchmarks/results/finetune_cifar10/summary.json),
+with command.txt, config.json and versions.json beside it. Every number comes from the run's finetune.json
 and results.json. Default settings take ~10-15 minutes on 2 shared CPU cores.
 
-    .venv/bin/python benchmarks/finetune_cifar10.py
+    .venv/bin/python benchmarks/finetune_cifar10.py --profile small
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 import tarfile
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
+from _common import write_provenance
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -125,10 +128,11 @@ def summary(args: argparse.Namespace, results: dict[str, Any], ft: dict[str, Any
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--profile", choices=("small",), default="small", help="one size (CPU budget): the defaults below")
     p.add_argument("--archive", type=Path, default=SHARED / "cifar10" / "cifar10-jpg.tar.gz")
     p.add_argument("--root", type=Path, default=Path("/tmp/cifar10-jpg"), help="where the JPEG tree is (unpacked here)")
     p.add_argument("--work", type=Path, default=Path("/tmp/finetune_cifar10"), help="run directory parent (replaced)")
-    p.add_argument("--summary", type=Path, default=REPO / "benchmarks" / "results" / "finetune_cifar10.json")
+    p.add_argument("--summary", type=Path, default=REPO / "benchmarks" / "results" / "finetune_cifar10" / "summary.json")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--population", type=int, default=8)
     p.add_argument("--generations", type=int, default=3)
@@ -143,6 +147,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     torch.set_num_threads(args.threads)
     unpack_s = unpack(args.archive, args.root)
@@ -159,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     args.summary.parent.mkdir(parents=True, exist_ok=True)
     args.summary.write_text(text + "\n")
+    write_provenance(args.summary.parent, argv, {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()})
     return 0
 
 

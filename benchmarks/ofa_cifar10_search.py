@@ -75,6 +75,7 @@ def write_markdown(path: Path, s: dict[str, Any], generations: list[dict[str, An
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--profile", choices=("small",), default="small", help="one size (CPU): the config's settings")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: spinning threads slow a shared CPU)")
     p.add_argument("--out", default=str(RESULTS / "ofa_cifar10_search"))
     args, overrides = p.parse_known_args(argv)

@@ -135,6 +135,7 @@ def plot(path: Path, summary: list[dict[str, Any]], samples: list[dict[str, Any]
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--profile", choices=("small",), default="small", help="one size (CPU, minutes): the defaults")
     p.add_argument("--quick", action="store_true", help="3 seeds, cut-off 10 000 draws")
     p.add_argument("--seeds", type=int, default=None, help="seeds per budget (default 10)")
     p.add_argument("--max_draws", type=int, default=None, help="rejection cut-off (default 30 000)")

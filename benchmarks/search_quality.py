@@ -212,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     report = (
         f"# search_quality ({args.profile})\n\nCIFAR-10, NB201 test accuracy; budgets = percentiles of each device's "
         f"HW-NAS-Bench cost; population {prof['population']} x {prof['generations']} generations, seeds {list(prof['seeds'])}. "
-        f"{trained} candidates trained, {hits} persistent-cache hits, {wall:.0f} s.\n\n## Per device and budget (regret in pp)\n\n"
+        f"{trained} candidates trained, {hits} persistent-cache hits, {wall:.0f} s.\n\n"
+        f"Latency-budget penalty runs: `mean_regret_pp={mean_regret:.4f} feasible={feasible:.4f}`.\n\n"
+        f"## Per device and budget (regret in pp)\n\n"
         f"{md_table(summary)}\n{flops_md}\n## All runs\n\n{md_table(runs)}\n![](search_quality.png)\n"
     )
     (out / "README.md").write_text(report)
