@@ -6,7 +6,7 @@ FLOPs, params and synflow (training-free). Also tau within each FLOPs quintile, 
 proxy choose among architectures of similar cost.
 
     python benchmarks/proxy_quality.py --profile small      # 50 archs, C8/N1 proxy net, 2-core CPU
-    python benchmarks/proxy_quality.py --profile medium     # 50 archs, C16/N2 (DESIGN.md's best quick check), ~15 min
+    python benchmarks/proxy_quality.py --profile medium     # 50 archs, C16/N2 proxy net, ~15 min
     python benchmarks/proxy_quality.py --profile paper      # 1000 archs, C16/N5 (a GPU or many hours)
 
 The last line is `kendall_tau=<value>` (RMI vs CIFAR-10 test accuracy on the sample)."""
