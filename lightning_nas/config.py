@@ -50,8 +50,8 @@ class ProbeConfig:
 class ProxyConfig:
     """steps: N_train (100); beta: weight of the CKA term (0.8); SGD lr/momentum/weight decay
     (0.1/0.9/5e-4, constant lr); score_bn_mode: BN mode when scoring the trained candidate;
-    accelerator: where the candidate trains (cpu | gpu | auto, Lightning's names);
-    log_every_n_steps: log per-layer CKA and losses every n steps (0: the last step only)."""
+    accelerator: where the candidate trains (cpu | gpu | auto, Lightning's names; part of the score key).
+    A candidate's last-step losses and per-layer CKA come back with its score (the search logs them)."""
 
     steps: int = 100
     beta: float = 0.8
@@ -60,7 +60,6 @@ class ProxyConfig:
     weight_decay: float = 5e-4
     score_bn_mode: str = "train"
     accelerator: str = "cpu"
-    log_every_n_steps: int = 0
 
 
 @dataclass
@@ -74,13 +73,16 @@ class ConstraintConfig:
     table: HW-NAS-Bench-v1_0.pickle or a CSV table (needed for HW-NAS-Bench metrics); for ofa_latency
     an OFA `<resolution>_lookup_table.yaml` or a folder of them.
     dataset: HW-NAS-Bench dataset (cifar10, cifar100, ImageNet16-120); default follows data.name.
-    device: where measured_latency runs (cpu, cuda)."""
+    device: where measured_latency runs (cpu, cuda); warmup: untimed forward passes before measuring
+    (3); repeats: timed passes, the median is the latency (10)."""
 
     metric: str = "flops"
     budget: float = 100.0
     table: str | None = None
     dataset: str | None = None
     device: str = "cpu"
+    warmup: int = 3
+    repeats: int = 10
 
 
 @dataclass

@@ -1,11 +1,13 @@
-"""Property tests for linear CKA and the RMI score."""
+"""Property tests for linear CKA, the RMI score and the beta-weighted RMI + CE loss."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+from torch.nn import functional as F
 
 from lightning_nas.rmi.cka import LinearCKA, linear_cka, rmi_score
+from lightning_nas.rmi.loss import rmi_loss
 
 
 def feature_space_cka(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -93,3 +95,68 @@ def test_rmi_is_sum_over_layer_pairs(feats):
     assert total.item() == pytest.approx(per_layer.sum().item())
     with pytest.raises(ValueError):
         rmi_score([x], [x, x])
+
+
+def _logits_and_labels() -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(2)
+    return torch.randn(8, 5, generator=g).requires_grad_(True), torch.randint(0, 5, (8,), generator=g)
+
+
+@pytest.mark.parametrize("beta", [0.25, 0.8])
+def test_rmi_loss_is_the_beta_weighted_sum(beta):
+    logits, y = _logits_and_labels()
+    cka = torch.tensor([0.9, 0.4, 0.1])
+    loss, parts = rmi_loss(cka, logits, y, beta)
+    ce = F.cross_entropy(logits, y).item()
+    assert parts["cka_loss"].item() == pytest.approx(0.1 + 0.6 + 0.9)
+    assert parts["ce"].item() == pytest.approx(ce)
+    assert loss.item() == pytest.approx(beta * 1.6 + (1 - beta) * ce, rel=1e-6)
+    assert parts["loss"] is loss
+
+
+def test_rmi_loss_beta_one_is_only_the_cka_term():
+    logits, y = _logits_and_labels()
+    with torch.no_grad():
+        logits[0, y[0]] = float("-inf")  # an infinite CE must not reach a loss that does not weigh it
+    cka = torch.tensor([0.5, 0.25], requires_grad=True)
+    loss, parts = rmi_loss(cka, logits, y, 1.0)
+    assert torch.isinf(parts["ce"])
+    assert loss.item() == pytest.approx(1.25)
+    grad_logits, grad_cka = torch.autograd.grad(loss, [logits, cka], allow_unused=True)
+    assert grad_logits is None or not grad_logits.any()
+    assert grad_cka.tolist() == [-1.0, -1.0]
+
+
+def test_rmi_loss_beta_zero_is_cross_entropy():
+    logits, y = _logits_and_labels()
+    cka = torch.tensor([float("nan"), 0.3], requires_grad=True)  # a broken CKA term of weight 0
+    loss, _ = rmi_loss(cka, logits, y, 0.0)
+    assert loss.item() == pytest.approx(F.cross_entropy(logits, y).item())
+    grad_logits, grad_cka = torch.autograd.grad(loss, [logits, cka], allow_unused=True)
+    assert torch.isfinite(grad_logits).all() and grad_logits.abs().sum() > 0
+    assert grad_cka is None or not grad_cka.any()
+
+
+@pytest.mark.parametrize("beta", [0.5, 1.0])
+def test_rmi_loss_gradient_is_finite_for_dead_taps(feats, beta):
+    x, _ = feats
+    logits, y = _logits_and_labels()
+    live = x[:8].clone().requires_grad_(True)
+    dead = torch.zeros(8, 10, requires_grad=True)  # e.g. a cell cut off from its input
+    constant = torch.full((8, 6), 2.0, requires_grad=True)
+    ref = [x[:8], x[8:16], x[16:24]]
+    cka = torch.stack([linear_cka(r, f) for r, f in zip(ref, [live, dead, constant], strict=True)])
+    loss, parts = rmi_loss(cka, logits, y, beta)
+    loss.backward()
+    assert parts["cka_loss"].item() == pytest.approx(0.0 + 1.0 + 1.0, abs=1e-5)
+    for t in (live, dead, constant):
+        assert t.grad is not None and torch.isfinite(t.grad).all()
+    assert logits.grad is None if beta == 1.0 else torch.isfinite(logits.grad).all()
+    assert live.grad.abs().max() < 1e-5  # CKA 1 with its own reference: a maximum, zero gradient
+    assert torch.isfinite(loss)
+
+
+def test_rmi_loss_refuses_beta_outside_0_1():
+    logits, y = _logits_and_labels()
+    with pytest.raises(ValueError, match="beta"):
+        rmi_loss(torch.tensor([0.5]), logits, y, 1.5)

@@ -1,18 +1,20 @@
 """The candidate LightningModule: a freshly initialised network trained on ONE fixed batch with
 
-    loss = beta * sum_i (1 - CKA_i) + (1 - beta) * cross_entropy          (HW-EvRSNAS Eq. 3)
+    loss = beta * sum_i (1 - CKA_i) + (1 - beta) * cross_entropy          (HW-EvRSNAS Eq. 3, `rmi_loss`)
 
 The network, its tap names, the probe batch's reference features and the optimiser settings are
-injected; the module knows nothing about search spaces or genotypes."""
+injected; the module knows nothing about search spaces or genotypes. It logs nothing itself (its
+Trainer has no logger): the last step's losses come back in `last_losses` (`ProxyResult.losses`) and
+the search's callbacks log per-candidate values."""
 
 from __future__ import annotations
 
 import lightning as L
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from lightning_nas.rmi.cka import linear_cka
+from lightning_nas.rmi.loss import rmi_loss
 from lightning_nas.rmi.taps import FeatureTaps
 
 
@@ -26,14 +28,12 @@ class CandidateModule(L.LightningModule):
         lr: float = 0.1,
         momentum: float = 0.9,
         weight_decay: float = 5e-4,
-        log_every_n_steps: int = 0,
     ) -> None:
         super().__init__()
         self.network = network
         self.taps = FeatureTaps(network, tap_names)
         self.reference_features = reference_features
         self.beta, self.lr, self.momentum, self.weight_decay = beta, lr, momentum, weight_decay
-        self.log_every_n_steps = log_every_n_steps
         self.last_losses: dict[str, float] = {}
 
     def cka_per_layer(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -46,21 +46,9 @@ class CandidateModule(L.LightningModule):
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _idx: int) -> torch.Tensor:
         x, y = batch
         logits, cka = self.cka_per_layer(x)
-        cka_loss = (1.0 - cka).sum()
-        ce = F.cross_entropy(logits, y)
-        loss = self.beta * cka_loss + (1.0 - self.beta) * ce
-        if self._log_now():
-            self.log_dict({f"cka_{i}": c for i, c in enumerate(cka.detach())}, on_step=True)
-            self.log_dict({"loss": loss.detach(), "ce": ce.detach(), "cka_loss": cka_loss.detach()}, on_step=True)
-        self.last_losses = {"loss": float(loss), "ce": float(ce), "cka_loss": float(cka_loss)}
+        loss, parts = rmi_loss(cka, logits, y, self.beta)
+        self.last_losses = {name: float(value) for name, value in parts.items()}
         return loss
-
-    def _log_now(self) -> bool:
-        """Per-layer CKA and losses are logged on the last step, and every `log_every_n_steps` steps when
-        > 0 (self.log costs milliseconds per call: logging all 100 steps of a tiny candidate adds ~15 %)."""
-        step = self.global_step
-        last = self._trainer is not None and self.trainer.max_steps > 0 and step == self.trainer.max_steps - 1
-        return last or (self.log_every_n_steps > 0 and step % self.log_every_n_steps == 0)
 
     @torch.no_grad()
     def score(self, x: torch.Tensor, bn_mode: str = "train") -> torch.Tensor:
@@ -72,4 +60,6 @@ class CandidateModule(L.LightningModule):
         return cka
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.SGD(self.parameters(), lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
+        return torch.optim.SGD(
+            self.parameters(), lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay
+        )

@@ -4,8 +4,10 @@ then score it: RMI = sum of CKA between its taps and the reference's on that bat
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -46,6 +48,10 @@ def candidate_seed(seed: int, key: str) -> int:
 
 
 class RMIEvaluator:
+    """Scores genotypes. `threads`: torch's CPU thread count while a candidate trains and is scored
+    (default: the process's count when the evaluator is built); it is part of the score key (see
+    `lightning_nas.rmi.cache`), so the evaluator sets exactly that count for each candidate."""
+
     def __init__(
         self,
         space: SearchSpace,
@@ -53,37 +59,62 @@ class RMIEvaluator:
         reference_features: list[torch.Tensor],
         cfg: ProxyConfig,
         seed: int,
+        threads: int | None = None,
     ) -> None:
-        self.space, self.probe, self.reference_features, self.cfg, self.seed = space, probe, reference_features, cfg, seed
+        self.space, self.probe, self.reference_features = space, probe, reference_features
+        self.cfg, self.seed = cfg, seed
+        self.threads = int(threads) if threads is not None else torch.get_num_threads()
+        if self.threads < 1:
+            raise ValueError(f"threads must be >= 1, got {self.threads}")
 
     def build(self, genotype: Genotype) -> CandidateModule:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(candidate_seed(self.seed, self.space.key(genotype)))
-            network = self.space.to_module(genotype, proxy=True)
+        """The untrained candidate. Draws from the global RNG: `evaluate` calls it inside a forked RNG."""
         c = self.cfg
-        return CandidateModule(
-            network,
-            self.space.tap_names(genotype),
-            self.reference_features,
-            c.beta,
-            c.lr,
-            c.momentum,
-            c.weight_decay,
-            c.log_every_n_steps,
-        )
+        network = self.space.to_module(genotype, proxy=True)
+        taps = self.space.tap_names(genotype)
+        feats = self.reference_features
+        return CandidateModule(network, taps, feats, c.beta, c.lr, c.momentum, c.weight_decay)
 
     def evaluate(self, genotype: Genotype) -> ProxyResult:
+        """Build, train and score one candidate inside a forked RNG seeded by `candidate_seed` (so neither
+        its initialisation nor a stochastic layer such as dropout depends on the global RNG state, and the
+        global state is left untouched) and at `threads` CPU threads."""
         start = time.perf_counter()
-        module = self.build(genotype)
-        if self.cfg.steps > 0:
-            loader = DataLoader(_RepeatedBatch(self.probe.x, self.probe.y, self.cfg.steps), batch_size=None)
-            with quiet_lightning():
-                trainer = silent_trainer(max_steps=self.cfg.steps, accelerator=self.cfg.accelerator)
-                trainer.fit(module, train_dataloaders=loader)
-        cka = module.cpu().score(self.probe.x, self.cfg.score_bn_mode)
+        c = self.cfg
+        seed = candidate_seed(self.seed, self.space.key(genotype))
+        with _rng_seeded(seed, c.accelerator), _threads(self.threads):
+            module = self.build(genotype)
+            if c.steps > 0:
+                loader = DataLoader(_RepeatedBatch(self.probe.x, self.probe.y, c.steps), batch_size=None)
+                with quiet_lightning():
+                    trainer = silent_trainer(max_steps=c.steps, accelerator=c.accelerator)
+                    trainer.fit(module, train_dataloaders=loader)
+            cka = module.cpu().score(self.probe.x, c.score_bn_mode)
         return ProxyResult(
             rmi=float(cka.sum()),
-            cka=[float(c) for c in cka],
+            cka=[float(v) for v in cka],
             losses=dict(module.last_losses),
             seconds=time.perf_counter() - start,
         )
+
+
+@contextlib.contextmanager
+def _rng_seeded(seed: int, accelerator: str) -> Iterator[None]:
+    """torch's RNGs forked and seeded: the CPU one, and the CUDA ones when the candidate may train there."""
+    on_cuda = accelerator != "cpu" and torch.cuda.is_available()
+    devices = list(range(torch.cuda.device_count())) if on_cuda else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+@contextlib.contextmanager
+def _threads(n: int) -> Iterator[None]:
+    before = torch.get_num_threads()
+    if n != before:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)

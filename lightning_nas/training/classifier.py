@@ -41,11 +41,15 @@ class ClassifierModule(L.LightningModule):
         logits = self(x)
         loss = F.cross_entropy(logits, y)
         self.log(f"{split}_loss", loss, prog_bar=split != "train", on_epoch=True, on_step=False)
+        self._log_accuracy(logits, y, split)
+        return loss
+
+    def _log_accuracy(self, logits: torch.Tensor, y: torch.Tensor, split: str) -> None:
+        """Top-1 and top-5 accuracy of `split` (train, val, test), logged per epoch."""
         for name in ("acc", "acc_top5"):
             metric = self.metrics[f"{split}_{name}"]
             metric(logits, y)
             self.log(f"{split}_{name}", metric, prog_bar=name == "acc", on_epoch=True, on_step=False)
-        return loss
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _idx: int) -> torch.Tensor:
         return self._step(batch, "train")

@@ -12,9 +12,9 @@ import copy
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from lightning_nas.rmi.cka import linear_cka
+from lightning_nas.rmi.loss import rmi_loss
 from lightning_nas.rmi.probe import set_bn_mode
 from lightning_nas.rmi.taps import FeatureTaps
 from lightning_nas.training.classifier import ClassifierModule
@@ -70,15 +70,7 @@ class FinetuneModule(ClassifierModule):
         logits, feats = self._taps(x)
         ref = self.reference.features(x)
         cka = torch.stack([linear_cka(r, f) for r, f in zip(ref, feats, strict=True)])
-        ce = F.cross_entropy(logits, y)
-        cka_loss = (1.0 - cka).sum()
-        loss = self.beta * cka_loss + (1.0 - self.beta) * ce
-        self.log_dict({"train_loss": loss, "train_ce": ce, "train_cka_loss": cka_loss}, on_epoch=True, on_step=False)
+        loss, parts = rmi_loss(cka, logits, y, self.beta)
+        self.log_dict({f"train_{name}": value for name, value in parts.items()}, on_epoch=True, on_step=False)
         self._log_accuracy(logits, y, "train")
         return loss
-
-    def _log_accuracy(self, logits: torch.Tensor, y: torch.Tensor, split: str) -> None:
-        for name in ("acc", "acc_top5"):
-            metric = self.metrics[f"{split}_{name}"]
-            metric(logits, y)
-            self.log(f"{split}_{name}", metric, prog_bar=name == "acc", on_epoch=True, on_step=False)
