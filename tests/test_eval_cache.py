@@ -4,9 +4,12 @@ a search that reuses a previous run's scores instead of training."""
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing as mp
+import random
 import sqlite3
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -55,18 +58,42 @@ def test_non_finite_scores_are_not_stored(tmp_path: Path) -> None:
 def test_score_hash_covers_what_changes_a_score() -> None:
     space = NB201Space(C=4, N=1)
     feats = [torch.ones(4, 3), torch.zeros(4, 2)]
-    base = score_hash(space, feats, "probe1", ProxyConfig(), 0)
-    assert base == score_hash(NB201Space(C=4, N=1), [f.clone() for f in feats], "probe1", ProxyConfig(), 0)
-    assert base == score_hash(NB201Space(C=4, N=1, full_C=32), feats, "probe1", ProxyConfig(), 0)  # cost-only size
+
+    def h(space=space, feats=feats, probe="probe1", proxy=None, seed=0, threads=1) -> str:
+        return score_hash(space, feats, probe, proxy or ProxyConfig(), seed, threads=threads)
+
+    base = h()
+    assert base == h(space=NB201Space(C=4, N=1), feats=[f.clone() for f in feats])
+    assert base == h(space=NB201Space(C=4, N=1, full_C=32))  # cost-only size
+    assert base == h(proxy=ProxyConfig(accelerator="CPU"))
     changed = [
-        score_hash(NB201Space(C=8, N=1), feats, "probe1", ProxyConfig(), 0),
-        score_hash(space, [torch.ones(4, 3) * 2, torch.zeros(4, 2)], "probe1", ProxyConfig(), 0),
-        score_hash(space, feats, "probe2", ProxyConfig(), 0),
-        score_hash(space, feats, "probe1", ProxyConfig(steps=10), 0),
-        score_hash(space, feats, "probe1", ProxyConfig(beta=0.5), 0),
-        score_hash(space, feats, "probe1", ProxyConfig(), 1),
+        h(space=NB201Space(C=8, N=1)),
+        h(feats=[torch.ones(4, 3) * 2, torch.zeros(4, 2)]),
+        h(probe="probe2"),
+        h(proxy=ProxyConfig(steps=10)),
+        h(proxy=ProxyConfig(beta=0.5)),
+        h(proxy=ProxyConfig(score_bn_mode="eval")),
+        h(seed=1),
+        h(threads=2),  # the torch thread count per candidate is part of the key
+        h(proxy=ProxyConfig(accelerator="cuda")),  # so is the accelerator
+        h(proxy=ProxyConfig(accelerator="mps")),
     ]
     assert len({base, *changed}) == len(changed) + 1
+    with pytest.raises(TypeError):
+        score_hash(space, feats, "probe1", ProxyConfig(), 0)  # the thread count is never implicit
+
+
+def test_accelerator_enters_the_key_as_the_device_it_resolves_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    space, feats = NB201Space(C=4, N=1), [torch.ones(4, 3)]
+
+    def h(accelerator: str) -> str:
+        return score_hash(space, feats, "p", ProxyConfig(accelerator=accelerator), 0, threads=1)
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert h("auto") == h("cpu")  # auto without a GPU trains on the CPU
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert h("auto") == h("gpu") == h("cuda") != h("cpu")
 
 
 def test_a_proxy_key_added_later_only_counts_when_set() -> None:
@@ -74,11 +101,106 @@ def test_a_proxy_key_added_later_only_counts_when_set() -> None:
 
     @dataclass
     class Later(ProxyConfig):
-        accelerator: str = "cpu"
+        grad_clip: float = 0.0
 
     space, feats = NB201Space(C=4, N=1), [torch.ones(4, 3)]
-    assert score_hash(space, feats, "p", Later(), 0) == score_hash(space, feats, "p", ProxyConfig(), 0)
-    assert score_hash(space, feats, "p", Later(accelerator="gpu"), 0) != score_hash(space, feats, "p", ProxyConfig(), 0)
+    base = score_hash(space, feats, "p", ProxyConfig(), 0, threads=1)
+    assert score_hash(space, feats, "p", Later(), 0, threads=1) == base
+    assert score_hash(space, feats, "p", Later(grad_clip=1.0), 0, threads=1) != base
+
+
+def test_ofa_score_hash_is_stable_across_network_builds() -> None:
+    from lightning_nas.spaces.ofa_mbv3.space import OFAMobileNetV3Space
+
+    space = OFAMobileNetV3Space(num_classes=10, resolution=32)
+    feats = [torch.ones(4, 3)]
+    before = score_hash(space, feats, "p", ProxyConfig(), 0, threads=1)
+    space.to_module(space.sample(random.Random(0)), proxy=True)
+    assert space._supernets, "to_module filled the space's private supernet cache"
+    assert score_hash(space, feats, "p", ProxyConfig(), 0, threads=1) == before
+    fresh = OFAMobileNetV3Space(num_classes=10, resolution=32)
+    assert score_hash(fresh, feats, "p", ProxyConfig(), 0, threads=1) == before
+
+
+def _fake_scorer(threads: int, accelerator: str = "cpu") -> SimpleNamespace:
+    feats = [torch.ones(4, 3)]
+    evaluator = SimpleNamespace(
+        reference_features=feats, cfg=ProxyConfig(accelerator=accelerator), seed=0, threads=threads
+    )
+    probe = SimpleNamespace(digest=lambda: "probe")
+    return SimpleNamespace(evaluator=evaluator, probe=probe, info={"reference": {"arch": "resnet20"}})
+
+
+def test_run_cache_is_keyed_on_the_evaluators_threads_and_accelerator(tmp_path: Path) -> None:
+    from lightning_nas.config import RunConfig
+    from lightning_nas.rmi.cache import open_run_cache
+
+    cfg = RunConfig()
+    cfg.cache.path = str(tmp_path / "c.sqlite")
+    space = NB201Space(C=4, N=1)
+    one, two = open_run_cache(cfg, _fake_scorer(1), space), open_run_cache(cfg, _fake_scorer(2), space)
+    gpu = open_run_cache(cfg, _fake_scorer(1, "cuda"), space)
+    assert len({one.shash, two.shash, gpu.shash}) == 3
+    assert one.shash == score_hash(
+        space, [torch.ones(4, 3)], "probe", ProxyConfig(), 0, {"arch": "resnet20"}, threads=1
+    )
+    one.store("a", _result(1.0))
+    assert two.lookup("a") is None and one.lookup("a") == _result(1.0)
+    for run in (one, two, gpu):
+        run.cache.close()
+
+
+def test_torch_version_is_stored_and_a_mismatch_warns_but_returns_the_score(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "c.sqlite"
+    with EvalCache(path) as cache:
+        cache.torch_version = "1.0.0-old"  # as if written by another torch
+        cache.put("nb201", "a", "h", _result(1.0))
+        cache.torch_version = torch.__version__
+        cache.put("nb201", "b", "h", _result(2.0))
+    with EvalCache(path) as cache:
+        versions = dict(cache.conn.execute("SELECT key, torch_version FROM scores"))
+        assert versions == {"a": "1.0.0-old", "b": torch.__version__}
+        with caplog.at_level(logging.WARNING, logger="lightning_nas.rmi.cache"):
+            assert cache.get("nb201", "b", "h") == _result(2.0)
+            assert not caplog.records  # same version: silent
+            assert cache.get("nb201", "a", "h") == _result(1.0)  # other version: still a hit
+        assert cache.hits == 2
+        (record,) = caplog.records
+        assert record.levelno == logging.WARNING
+        assert "1.0.0-old" in record.getMessage() and torch.__version__ in record.getMessage()
+
+
+def test_a_file_without_the_version_column_is_migrated(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from lightning_nas.rmi.cache import _digest
+
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE scores (space TEXT NOT NULL, key TEXT NOT NULL, score_hash TEXT NOT NULL, rmi REAL NOT NULL,"
+        " cka TEXT NOT NULL, losses TEXT NOT NULL, seconds REAL NOT NULL, created REAL NOT NULL,"
+        " checksum TEXT NOT NULL, PRIMARY KEY (space, key, score_hash))"
+    )
+    cka, losses = json.dumps([0.5, 0.25]), json.dumps({"loss": 0.5})
+    old_checksum = _digest("nb201", "a", "h", repr(0.75), cka, losses, repr(1.5))[
+        :16
+    ]  # the old rows' formula
+    conn.execute(
+        "INSERT INTO scores VALUES ('nb201', 'a', 'h', 0.75, ?, ?, 1.5, 0.0, ?)", (cka, losses, old_checksum)
+    )
+    conn.commit()
+    conn.close()
+    with EvalCache(path) as cache, caplog.at_level(logging.WARNING, logger="lightning_nas.rmi.cache"):
+        columns = [row[1] for row in cache.conn.execute("PRAGMA table_info(scores)")]
+        assert columns[-1] == "torch_version"
+        assert cache.get("nb201", "a", "h") == ProxyResult(0.75, [0.5, 0.25], {"loss": 0.5}, 1.5)
+        assert "unknown" in caplog.text and torch.__version__ in caplog.text
+        cache.put("nb201", "b", "h", _result(2.0))
+    with EvalCache(path) as cache:  # a second open does not migrate again
+        assert cache.get("nb201", "b", "h") == _result(2.0) and cache.count() == 2
 
 
 def _writer(path: str, worker: int, n: int) -> None:
@@ -132,12 +254,15 @@ def test_tampered_row_is_never_returned(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
     with EvalCache(path) as cache:
         cache.put("nb201", "a", "h", _result(1.0))
+        cache.put("nb201", "b", "h", _result(2.0))
     conn = sqlite3.connect(path)
-    conn.execute("UPDATE scores SET rmi = 2.9")
+    conn.execute("UPDATE scores SET rmi = 2.9 WHERE key = 'a'")
+    conn.execute("UPDATE scores SET torch_version = '0.1' WHERE key = 'b'")  # the version is covered too
     conn.commit()
     conn.close()
     with EvalCache(path) as cache:
         assert cache.get("nb201", "a", "h") is None  # checksum mismatch: a miss, not a wrong score
+        assert cache.get("nb201", "b", "h") is None
         assert cache.count() == 0
 
 
@@ -164,5 +289,7 @@ def test_search_reuses_scores_across_runs(tiny_cfg, tmp_path: Path) -> None:
     assert all(e["persistent_hit"] for e in _entries(second))  # the per-run record stays
     steps = Search(tiny_cfg("--cache.path", db, "--proxy.steps", "2"), callbacks=[]).run()
     assert steps["persistent_cache_hits"] == 0  # other proxy settings are other scores
-    off = Search(tiny_cfg("--cache.path", str(tmp_path / "off.sqlite"), "--cache.enabled", "false"), callbacks=[]).run()
+    off = Search(
+        tiny_cfg("--cache.path", str(tmp_path / "off.sqlite"), "--cache.enabled", "false"), callbacks=[]
+    ).run()
     assert off["persistent_cache_hits"] == 0 and not (tmp_path / "off.sqlite").exists()

@@ -1,10 +1,17 @@
 """The persistent evaluation cache: RMI proxy scores kept across runs in one SQLite file.
 
-A row is keyed by (space, genotype key, score hash); the score hash covers everything that changes a
-score (see `score_hash`), so a changed reference, probe batch, proxy setting, seed or proxy network size
-never returns an old score. WAL journal and a busy timeout let several processes on one machine read and
-write at once. Every row carries a checksum of its own content: a row that does not match it is treated
-as missing (and dropped), and a file SQLite cannot read is moved aside and rebuilt, never trusted."""
+When two scores are the same (the score key rule): a row is keyed by (space, genotype key, score hash),
+and the score hash covers everything that changes a score: the reference's features on the probe batch,
+the probe batch, the proxy settings, the seed, the proxy network's size (the space's proxy signature),
+the torch CPU thread count per candidate and the accelerator it trains on (100 SGD steps amplify
+floating-point differences: another thread count moved RMI by up to 0.087). The torch version is not
+part of the key: it is recorded with every stored score, and reading a score stored under another
+version (or an unknown one, rows written before it was recorded) logs a warning naming both versions
+and still returns the score.
+
+WAL journal and a busy timeout let several processes on one machine read and write at once. Every row
+carries a checksum of its own content: a row that does not match it is treated as missing (and
+dropped), and a file SQLite cannot read is moved aside and rebuilt, never trusted."""
 
 from __future__ import annotations
 
@@ -26,7 +33,7 @@ from lightning_nas.rmi.evaluator import ProxyResult
 
 log = logging.getLogger(__name__)
 
-SCORE_VERSION = 1  # bump when the proxy's code changes what a score means
+SCORE_VERSION = 2  # bump when the proxy's code changes what a score means (2: threads and accelerator)
 BUSY_TIMEOUT_S = 60.0
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (
@@ -39,8 +46,10 @@ CREATE TABLE IF NOT EXISTS scores (
     seconds REAL NOT NULL,
     created REAL NOT NULL,
     checksum TEXT NOT NULL,
+    torch_version TEXT,
     PRIMARY KEY (space, key, score_hash)
 )"""
+_COLUMNS = "space, key, score_hash, rmi, cka, losses, seconds, created, checksum, torch_version"
 
 
 class CacheCorruptError(RuntimeError):
@@ -76,30 +85,68 @@ def _space_signature(space: Any) -> dict[str, Any]:
     return space.proxy_signature()
 
 
-# Proxy keys of SCORE_VERSION 1: always hashed. A key added later is hashed only when it is set away from
-# its default, so adding a key whose default keeps the old behaviour does not invalidate every cache
-# (changing such a default, or what a key means, needs a SCORE_VERSION bump).
-_PROXY_KEYS_V1 = ("steps", "beta", "lr", "momentum", "weight_decay", "score_bn_mode")
+# Proxy keys always hashed (accelerator too, see `score_hash`). A key added later is hashed only when it is
+# set away from its default, so adding a key whose default keeps the old behaviour does not invalidate
+# every cache (changing such a default, or what a key means, needs a SCORE_VERSION bump).
+_PROXY_KEYS = ("steps", "beta", "lr", "momentum", "weight_decay", "score_bn_mode")
 
 
 def _proxy_signature(settings: dict[str, Any], proxy: Any) -> dict[str, Any]:
     defaults = {f.name: f.default for f in fields(proxy)} if is_dataclass(proxy) else {}
-    return {k: v for k, v in settings.items() if k in _PROXY_KEYS_V1 or k not in defaults or v != defaults[k]}
+    settings = {k: v for k, v in settings.items() if k != "accelerator"}  # a key of its own
+    return {k: v for k, v in settings.items() if k in _PROXY_KEYS or k not in defaults or v != defaults[k]}
+
+
+def resolve_accelerator(name: str) -> str:
+    """The device kind a proxy `accelerator` setting trains on here, as Lightning picks it: `auto` and
+    `gpu` are cuda (or mps) when there is one, `auto` is cpu otherwise."""
+    name = str(name).lower()
+    if name in ("auto", "gpu"):
+        if torch.cuda.is_available():
+            return "cuda"
+        if torch.backends.mps.is_available():
+            return "mps"
+    return "cpu" if name == "auto" else name
 
 
 def score_hash(
-    space: Any, reference_features: list[torch.Tensor], probe_digest: str, proxy: Any, seed: int, reference_info: Any = None
+    space: Any,
+    reference_features: list[torch.Tensor],
+    probe_digest: str,
+    proxy: Any,
+    seed: int,
+    reference_info: Any = None,
+    *,
+    threads: int,
 ) -> str:
     """Hash of everything a score depends on: the reference's features on the probe batch (its weights,
-    taps and BN mode as they act), the probe batch, the proxy settings, the seed (candidate init) and the
-    proxy network's size. `reference_info` (arch, taps) is added for readability of collisions only."""
-    proxy_settings = _proxy_signature(asdict(proxy) if is_dataclass(proxy) else dict(proxy), proxy)
+    taps and BN mode as they act), the probe batch, the proxy settings, the seed (candidate init), the
+    proxy network's size, `threads` (torch's CPU thread count while a candidate trains: pass the
+    evaluator's, `RMIEvaluator.threads`) and the device kind the proxy's accelerator resolves to here
+    (always, default or not: `auto` on a machine without a GPU is the same key as `cpu`).
+    `reference_info` (arch, taps) is added for readability of collisions only."""
+    if int(threads) < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    settings = asdict(proxy) if is_dataclass(proxy) else dict(proxy)
+    proxy_settings = _proxy_signature(settings, proxy)
+    runtime = {
+        "threads": int(threads),
+        "accelerator": resolve_accelerator(settings.get("accelerator", "cpu")),
+    }
     info = {k: v for k, v in (reference_info or {}).items() if k in ("arch", "taps", "bn_mode")}
-    return _digest(SCORE_VERSION, _space_signature(space), tensors_digest(reference_features), probe_digest, proxy_settings, seed, info)
+    features = tensors_digest(reference_features)
+    return _digest(
+        SCORE_VERSION, _space_signature(space), features, probe_digest, proxy_settings, seed, runtime, info
+    )
 
 
-def _checksum(space: str, key: str, shash: str, rmi: float, cka: str, losses: str, seconds: float) -> str:
-    return _digest(space, key, shash, repr(float(rmi)), cka, losses, repr(float(seconds)))[:16]
+def _checksum(
+    space: str, key: str, shash: str, rmi: float, cka: str, losses: str, seconds: float, version: str | None
+) -> str:
+    parts = [space, key, shash, repr(float(rmi)), cka, losses, repr(float(seconds))]
+    if version is not None:  # rows written before the version was recorded keep their checksum
+        parts.append(version)
+    return _digest(*parts)[:16]
 
 
 class EvalCache:
@@ -110,15 +157,21 @@ class EvalCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.hits = 0
         self.stores = 0
+        self.torch_version = torch.__version__
+        self._warned_versions: set[str | None] = set()
         try:
             self.conn = self._open()
-        except sqlite3.OperationalError as err:  # locked, read-only, cannot open: not corruption, keep the file
+        except (
+            sqlite3.OperationalError
+        ) as err:  # locked, read-only, cannot open: not corruption, keep the file
             raise ConfigError(
                 f"cannot use the evaluation cache {self.path}: {err}; set cache.path elsewhere or cache.enabled false"
             ) from None
         except sqlite3.DatabaseError as err:  # not a database / malformed / failed quick_check
             if not rebuild_corrupt:
-                raise CacheCorruptError(f"evaluation cache {self.path} is not a usable SQLite file: {err}") from None
+                raise CacheCorruptError(
+                    f"evaluation cache {self.path} is not a usable SQLite file: {err}"
+                ) from None
             self.conn = self._rebuild(err)
 
     def _open(self) -> sqlite3.Connection:
@@ -128,6 +181,7 @@ class EvalCache:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute(_SCHEMA)
+            _migrate(conn)
             status = conn.execute("PRAGMA quick_check").fetchone()[0]
             if status != "ok":
                 raise sqlite3.DatabaseError(f"quick_check: {status}")
@@ -138,7 +192,9 @@ class EvalCache:
 
     def _rebuild(self, err: Exception) -> sqlite3.Connection:
         aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}-{os.getpid()}")
-        log.warning("evaluation cache %s is corrupt (%s): moved to %s, starting an empty one", self.path, err, aside)
+        log.warning(
+            "evaluation cache %s is corrupt (%s): moved to %s, starting an empty one", self.path, err, aside
+        )
         for suffix in ("", "-wal", "-shm"):
             src = Path(str(self.path) + suffix)
             if src.exists():
@@ -146,17 +202,33 @@ class EvalCache:
         return self._open()
 
     def get(self, space: str, key: str, shash: str) -> ProxyResult | None:
+        """The stored score, or None. A score stored under another torch version (or an unknown one) is
+        returned all the same, with a warning naming both versions (once per version and cache)."""
+        where = "space=? AND key=? AND score_hash=?"
         row = self.conn.execute(
-            "SELECT rmi, cka, losses, seconds, checksum FROM scores WHERE space=? AND key=? AND score_hash=?",
+            f"SELECT rmi, cka, losses, seconds, checksum, torch_version FROM scores WHERE {where}",
             (space, key, shash),
         ).fetchone()
         if row is None:
             return None
-        rmi, cka, losses, seconds, checksum = row
-        if _checksum(space, key, shash, rmi, cka, losses, seconds) != checksum:
-            log.warning("evaluation cache row (%s, %s) fails its checksum: dropped, will re-score", space, key)
-            self.conn.execute("DELETE FROM scores WHERE space=? AND key=? AND score_hash=?", (space, key, shash))
+        rmi, cka, losses, seconds, checksum, version = row
+        if _checksum(space, key, shash, rmi, cka, losses, seconds, version) != checksum:
+            log.warning(
+                "evaluation cache row (%s, %s) fails its checksum: dropped, will re-score", space, key
+            )
+            self.conn.execute(f"DELETE FROM scores WHERE {where}", (space, key, shash))
             return None
+        if version != self.torch_version and version not in self._warned_versions:
+            self._warned_versions.add(version)
+            log.warning(
+                "evaluation cache %s: score (%s, %s) was stored under torch %s, this is torch %s; using it "
+                "(a score can differ across torch versions; set cache.path elsewhere to re-score)",
+                self.path,
+                space,
+                key,
+                version or "unknown (not recorded)",
+                self.torch_version,
+            )
         self.hits += 1
         return ProxyResult(float(rmi), json.loads(cka), json.loads(losses), float(seconds))
 
@@ -164,10 +236,22 @@ class EvalCache:
         if not math.isfinite(score.rmi):
             return  # never store what cannot be read back as the same number
         cka, losses = json.dumps([float(c) for c in score.cka]), json.dumps(score.losses, sort_keys=True)
-        checksum = _checksum(space, key, shash, score.rmi, cka, losses, score.seconds)
+        version = self.torch_version
+        checksum = _checksum(space, key, shash, score.rmi, cka, losses, score.seconds, version)
+        row = (
+            space,
+            key,
+            shash,
+            float(score.rmi),
+            cka,
+            losses,
+            float(score.seconds),
+            time.time(),
+            checksum,
+            version,
+        )
         self.conn.execute(
-            "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (space, key, shash, float(score.rmi), cka, losses, float(score.seconds), time.time(), checksum),
+            f"INSERT OR REPLACE INTO scores ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row
         )
         self.stores += 1
 
@@ -205,11 +289,22 @@ class RunCache:
         return self.cache.hits
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a file written by an older version to the current schema (columns are only ever added)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(scores)")}
+    if "torch_version" not in columns:  # older rows keep NULL: stored under an unknown torch version
+        conn.execute("ALTER TABLE scores ADD COLUMN torch_version TEXT")
+
+
 def open_run_cache(cfg: Any, scorer: Any, space: Any) -> RunCache | None:
-    """The persistent cache for a run (`cfg.cache`), or None when disabled."""
+    """The persistent cache for a run (`cfg.cache`), or None when disabled. The score key takes the thread
+    count and accelerator the run's evaluator trains candidates with (`RMIEvaluator.threads`, `.cfg`)."""
     if not cfg.cache.enabled:
         return None
     path = resolve_cache_path(cfg.cache.path, cfg.reference.cache_dir)
     ev = scorer.evaluator
-    shash = score_hash(space, ev.reference_features, scorer.probe.digest(), ev.cfg, ev.seed, scorer.info.get("reference"))
+    reference = scorer.info.get("reference")
+    shash = score_hash(
+        space, ev.reference_features, scorer.probe.digest(), ev.cfg, ev.seed, reference, threads=ev.threads
+    )
     return RunCache(EvalCache(path), space.name, shash)
