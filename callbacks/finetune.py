@@ -18,6 +18,10 @@ class FinetuneWinner(SearchCallback):
         from lightning_nas.training.finetune import Target, choose_winner, run_finetune, summary_line
 
         genotype, source = choose_winner(results, search.space, search.cfg.finetune.prefer_feasible)
-        print(f"fine-tuning the winner ({source}): {search.space.describe(genotype)}", file=self.stream, flush=True)
+        print(
+            f"fine-tuning the winner ({source}): {search.space.describe(genotype)}",
+            file=self.stream,
+            flush=True,
+        )
         self.record = run_finetune(search.cfg, Target(genotype, source, search.run_dir))
         print(summary_line(self.record), file=self.stream, flush=True)

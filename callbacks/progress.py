@@ -16,7 +16,7 @@ class ConsoleProgress(SearchCallback):
         print(text, file=self.stream, flush=True)
 
     def on_search_start(self, search: Any) -> None:
-        cons = ", ".join(f"{m.name} <= {b:g} {m.unit}" for m, b in zip(search.cost_models, search.budgets, strict=True))
+        cons = ", ".join(f"{o.name} <= {o.budget:g} {o.unit}" for o in search.objectives)
         ga = search.cfg.search
         self._print(
             f"search {search.cfg.space.name} on {search.cfg.data.name}: {ga.population} x {ga.generations} generations, "
@@ -24,20 +24,27 @@ class ConsoleProgress(SearchCallback):
         )
 
     def on_generation_end(self, search: Any, generation: int, s: dict[str, Any]) -> None:
-        unit = search.cost_models[0].unit
+        costs = "  ".join(
+            f"{o.name} {s['best_costs'][o.name]:.4g}/{o.budget:g} {o.unit}" for o in search.objectives
+        )
         self._print(
             f"gen {generation + 1:>3}/{search.cfg.search.generations}  best {s['best_fitness']:.4f}  "
-            f"mean {s['mean_fitness']:.4f}  rmi {s['best_rmi']:.4f}  cost {s['best_cost']:.4g}/{search.budgets[0]:g} {unit}  "
-            f"feasible {s['feasible_fraction']:.0%}  new {s['trained']}  cache hits {s['cache_hits']}  {s['seconds']:.1f}s"
+            f"mean {s['mean_fitness']:.4f}  rmi {s['best_rmi']:.4f}  {costs}  "
+            f"feasible {s['feasible_fraction']:.0%}  new {s['new']}  cache hits {s['cache_hits']}  {s['seconds']:.1f}s"
         )
 
     def on_search_end(self, search: Any, r: dict[str, Any]) -> None:
         best = r["best"]
-        status = "feasible" if r["feasible"] else "INFEASIBLE (no candidate met the budget; best infeasible shown)"
-        costs = ", ".join(f"{c['metric']} {c['value']:.4g} / {c['budget']:g} {c['unit']}" for c in best["costs"])
+        status = (
+            "feasible" if r["feasible"] else "INFEASIBLE (no candidate met the budget; best infeasible shown)"
+        )
+        costs = ", ".join(
+            f"{c['metric']} {c['value']:.4g} / {c['budget']:g} {c['unit']}" for c in best["costs"]
+        )
         self._print(f"best: {best['description']}")
         self._print(f"  RMI {best['rmi']:.4f}, fitness {best['fitness']:.4f}, {costs}: {status}")
         self._print(
-            f"  {r['evaluations']} evaluations, {r['unique_evaluations']} trained, {r['wall_seconds']:.1f}s; "
+            f"  {r['evaluations']} evaluations, {r['unique_evaluations']} unique, {r['trained']} trained here, "
+            f"{r['persistent_cache_hits']} from the persistent cache, {r['wall_seconds']:.1f}s; "
             f"results in {search.run_dir} (results.json, evaluations.csv); TensorBoard: tensorboard --logdir {search.cfg.tb_logs}"
         )

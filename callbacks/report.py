@@ -23,7 +23,10 @@ class SearchReport(SearchCallback):
     def on_search_start(self, search: Any) -> None:
         # where the RMI proxy trains the candidates (proxy.accelerator, cpu by default)
         kind = device_type_of(getattr(search.cfg.proxy, "accelerator", "cpu"))
-        write_json(search.run_dir / DEVICE_JSON, {"device_type": kind, "device": device_name(kind), "cpus": os.cpu_count()})
+        write_json(
+            search.run_dir / DEVICE_JSON,
+            {"device_type": kind, "device": device_name(kind), "cpus": os.cpu_count()},
+        )
 
     def on_search_end(self, search: Any, results: dict[str, Any]) -> None:
         from lightning_nas.reporting.report import write_report

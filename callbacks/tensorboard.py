@@ -17,28 +17,32 @@ class TensorBoardSearchLogger(SearchCallback):
         self.step = 0
 
     def on_search_start(self, search: Any) -> None:
-        self.logger = TensorBoardLogger(save_dir=search.cfg.tb_logs, name=search.run_dir.name, version="", default_hp_metric=False)
-        self.step = search.evaluations_done
+        self.logger = TensorBoardLogger(
+            save_dir=search.cfg.tb_logs, name=search.run_dir.name, version="", default_hp_metric=False
+        )
+        self.step = search.records.evaluations
         self.logger.experiment.add_text("config", "```\n" + search.config_yaml + "\n```", 0)
 
     def on_candidate_evaluated(self, search: Any, record: dict[str, Any]) -> None:
         assert self.logger is not None
         metrics = {"candidate/rmi": record["rmi"], "candidate/fitness": record["fitness"]}
-        for model in search.cost_models:
-            metrics[f"candidate/cost_{model.name}_{_tag(model.unit)}"] = record[f"cost_{model.name}"]
+        for o in search.objectives:
+            metrics[f"candidate/cost_{o.name}_{_tag(o.unit)}"] = record[f"cost_{o.name}"]
         self.logger.log_metrics({k: v for k, v in metrics.items() if _finite(v)}, step=self.step)
         self.step += 1
 
     def on_generation_end(self, search: Any, generation: int, s: dict[str, Any]) -> None:
         assert self.logger is not None
-        unit = _tag(search.cost_models[0].unit)
         metrics = {
             "generation/best_fitness": s["best_fitness"],
             "generation/mean_fitness": s["mean_fitness"],
             "generation/worst_fitness": s["worst_fitness"],
             "generation/best_rmi": s["best_rmi"],
-            f"generation/best_cost_{unit}": s["best_cost"],
-            f"generation/budget_{unit}": search.budgets[0],
+            **{
+                f"generation/best_cost_{o.name}_{_tag(o.unit)}": s["best_costs"][o.name]
+                for o in search.objectives
+            },
+            **{f"generation/budget_{o.name}_{_tag(o.unit)}": o.budget for o in search.objectives},
             "generation/feasible_fraction": s["feasible_fraction"],
             "generation/unique_evaluations": s["unique_evaluations"],
         }
@@ -48,7 +52,9 @@ class TensorBoardSearchLogger(SearchCallback):
 
     def on_search_end(self, search: Any, results: dict[str, Any]) -> None:
         if self.logger is not None:
-            self.logger.experiment.add_text("result", f"{results['best']['description']} (feasible: {results['feasible']})", 0)
+            self.logger.experiment.add_text(
+                "result", f"{results['best']['description']} (feasible: {results['feasible']})", 0
+            )
             self.logger.finalize("success")
 
 

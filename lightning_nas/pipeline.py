@@ -10,12 +10,13 @@ from typing import Any
 
 from lightning_nas.config import RunConfig
 from lightning_nas.costs import CostModel, build_cost_model
+from lightning_nas.costs.objective import Objective
 from lightning_nas.data import ImageDataModule, build_datamodule
 from lightning_nas.errors import ConfigError, check_choice, check_path
 from lightning_nas.reference.loader import build_reference
 from lightning_nas.rmi.evaluator import RMIEvaluator
 from lightning_nas.rmi.probe import ProbeBatch, reference_features, select_probe_batch
-from lightning_nas.spaces import SearchSpace, build_space
+from lightning_nas.spaces import Genotype, SearchSpace, build_space
 
 
 @dataclass
@@ -25,12 +26,19 @@ class Problem:
     cfg: RunConfig
     datamodule: ImageDataModule
     space: SearchSpace
-    cost_models: list[CostModel]
-    budgets: list[float]
+    objectives: list[Objective]
 
     @property
-    def units(self) -> list[str]:
-        return [m.unit for m in self.cost_models]
+    def cost_models(self) -> list[CostModel]:
+        return [o.model for o in self.objectives]
+
+    @property
+    def budgets(self) -> list[float]:
+        return [o.budget for o in self.objectives]  # type: ignore[misc]  # every constraint has one
+
+    def costs(self, genotype: Genotype) -> list[float]:
+        """The genotype's cost under every objective (cheap: run before any training)."""
+        return [o.cost(genotype) for o in self.objectives]
 
 
 @dataclass
@@ -53,7 +61,7 @@ def build_problem(cfg: RunConfig, check_budgets: bool = True) -> Problem:
     d = cfg.data
     dm = build_datamodule(d.name, d.root, d.download, d.resolution, d.batch_size, d.num_workers, d.val_fraction, d.split_seed)
     space = build_space(cfg.space, dm.spec)
-    models, budgets = [], []
+    objectives = []
     for c in cfg.cost.constraints():
         model = build_cost_model(c, space, d.name, dm.spec.resolution, dm.spec.in_channels)
         if check_budgets:
@@ -63,9 +71,8 @@ def build_problem(cfg: RunConfig, check_budgets: bool = True) -> Problem:
                     f"budget {c.budget:g} {model.unit} for {c.metric} is below the cheapest architecture in "
                     f"{space.name} ({lowest:.6g} {model.unit}); choose a budget >= {lowest:.6g}"
                 )
-        models.append(model)
-        budgets.append(c.budget)
-    return Problem(cfg, dm, space, models, budgets)
+        objectives.append(Objective(model, c.budget))
+    return Problem(cfg, dm, space, objectives)
 
 
 def build_scorer(problem: Problem) -> Scorer:

@@ -8,13 +8,14 @@ from __future__ import annotations
 import random
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lightning_nas.config import apply_threads, parse_config
 from lightning_nas.errors import ConfigError, cli_entry
-from lightning_nas.pipeline import build_problem, build_scorer
-from lightning_nas.rmi.cache import RunCache, open_run_cache
-from lightning_nas.spaces.base import Genotype, SearchSpace
+
+if TYPE_CHECKING:
+    from lightning_nas.rmi.cache import RunCache
+    from lightning_nas.spaces.base import Genotype, SearchSpace
 
 
 def sample_genotypes(space: SearchSpace, limit: int | None, sample_seed: int) -> list[Genotype]:
@@ -55,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     apply_threads(cfg)
     if not cfg.cache.enabled:
         raise ConfigError("cache.enabled is false: precompute writes into the persistent cache; set --cache.enabled true")
+    from lightning_nas.pipeline import build_problem, build_scorer
+    from lightning_nas.rmi.cache import open_run_cache
+
     problem = build_problem(cfg, check_budgets=False)
     genotypes = sample_genotypes(problem.space, ns.get("limit"), ns.get("sample_seed", 0))
     keys = [problem.space.key(g) for g in genotypes]

@@ -47,13 +47,16 @@ class Registry(Generic[T]):
                 importlib.import_module(module)
 
     def names(self) -> tuple[str, ...]:
+        """Registered names in the order of `providers` (then of registration), whatever was imported first."""
         self._load()
-        return tuple(self._entries)
+        rank = {module: i for i, module in enumerate(self.providers)}
+        names = list(self._entries)
+        return tuple(sorted(names, key=lambda n: rank.get(getattr(self._entries[n], "__module__", ""), len(rank))))
 
     def get(self, name: str) -> T:
         self._load()
         if name not in self._entries:
-            raise choice_error(self.what, name, self._entries)
+            raise choice_error(self.what, name, self.names())
         return self._entries[name]
 
     def __contains__(self, name: object) -> bool:

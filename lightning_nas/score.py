@@ -8,8 +8,6 @@ from typing import Any
 
 from lightning_nas.config import apply_threads, parse_config
 from lightning_nas.errors import cli_entry
-from lightning_nas.pipeline import build_problem, build_scorer
-from lightning_nas.search.fitness import feasible, fitness
 
 
 def _add_arch(parser: Any) -> None:
@@ -20,6 +18,9 @@ def _add_arch(parser: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     cfg, ns = parse_config(argv, prog="python -m lightning_nas.score", description=__doc__, extra=_add_arch)
     apply_threads(cfg)
+    from lightning_nas.pipeline import build_problem, build_scorer
+    from lightning_nas.search.fitness import feasible, fitness
+
     problem = build_problem(cfg, check_budgets=False)
     genotype = problem.space.parse(ns["arch"])
     costs = [m.cost(genotype) for m in problem.cost_models]

@@ -14,7 +14,8 @@ import torch
 
 from lightning_nas.config import SpaceConfig
 from lightning_nas.data.base import DataSpec
-from lightning_nas.export.exporter import export_network, main, network_weights
+from lightning_nas.export.cli import main
+from lightning_nas.export.exporter import export_network, network_weights
 from lightning_nas.spaces.nb201.space import NB201Space
 from lightning_nas.spaces.network_spec import build_network, network_spec
 

@@ -202,7 +202,7 @@ def test_search_callbacks_finetune_then_report(run_dir: Path, tmp_path: Path) ->
     from lightning_nas.callbacks.report import SearchReport
 
     from lightning_nas.pipeline import build_problem
-    from lightning_nas.search.engine import default_callbacks
+    from lightning_nas.search.cli import default_callbacks
 
     run = tmp_path / "run"
     shutil.copytree(run_dir, run, ignore=shutil.ignore_patterns("finetune*", "export"))

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from matplotlib.image import imread
 
-from lightning_nas.reporting.report import main, write_report
+from lightning_nas.report import main
+from lightning_nas.reporting.report import write_report
 from lightning_nas.reporting.search_cost import EnergyAssumptions, compute_cost
 from tests.run_fixtures import results_of, shared_tiny_run
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
+from lightning_nas.costs import COSTS, CostContext
 from lightning_nas.spaces.base import Genotype, SearchSpace
 
 
@@ -41,3 +43,8 @@ class ComplexityCost:
             flops, params = self.space.complexity(g)
             best = min(best, flops if self.kind == "flops" else params)
         return best
+
+
+@COSTS.register("flops", "params")
+def _build(cfg: Any, ctx: CostContext) -> ComplexityCost:
+    return ComplexityCost(ctx.space, cfg.metric)

@@ -12,10 +12,13 @@ import logging
 import math
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from lightning_nas.costs import COSTS, CostContext
 from lightning_nas.errors import ConfigError, check_choice
+from lightning_nas.spaces.base import NB201_BENCHMARK
 from lightning_nas.spaces.nb201.space import NB201Genotype, from_ops_digits, genotype_of_index, nb201_index
 
 log = logging.getLogger(__name__)
@@ -123,3 +126,30 @@ class HWNASBenchCost:
 
     def minimum(self) -> float | None:
         return float(np.nanmin(self.values))
+
+
+_HW_DATASET_OF = {"cifar10": "cifar10", "cifar100": "cifar100", "imagenet16-120": "ImageNet16-120"}
+_tables: dict[str, HWNASBenchTable] = {}  # one load per file per process
+
+
+def hw_dataset_for(data_name: str, override: str | None) -> str:
+    if override:
+        return override
+    if data_name not in _HW_DATASET_OF:
+        raise ConfigError(
+            f"HW-NAS-Bench has no costs for dataset {data_name!r}; set cost.dataset to one of {', '.join(DATASETS)}"
+        )
+    return _HW_DATASET_OF[data_name]
+
+
+@COSTS.register(*METRICS)
+def _build(cfg: Any, ctx: CostContext) -> HWNASBenchCost:
+    if ctx.space.benchmark != NB201_BENCHMARK:
+        raise ConfigError(f"HW-NAS-Bench metric {cfg.metric!r} exists only for the nb201 space, not {ctx.space.name!r}")
+    if not cfg.table:
+        raise ConfigError(
+            f"cost metric {cfg.metric!r} needs cost.table: the path of HW-NAS-Bench-v1_0.pickle or nb201_hw_metrics.csv.gz"
+        )
+    if cfg.table not in _tables:
+        _tables[cfg.table] = HWNASBenchTable.load(cfg.table)
+    return HWNASBenchCost(_tables[cfg.table], hw_dataset_for(ctx.data_name, cfg.dataset), cfg.metric)

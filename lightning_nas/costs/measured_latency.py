@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import statistics
 import time
+from typing import Any
 
 import torch
 
+from lightning_nas.costs import COSTS, CostContext
 from lightning_nas.spaces.base import Genotype, SearchSpace
 
 
@@ -56,3 +58,8 @@ class MeasuredLatencyCost:
 
     def minimum(self) -> float | None:
         return None
+
+
+@COSTS.register("measured_latency")
+def _build(cfg: Any, ctx: CostContext) -> MeasuredLatencyCost:
+    return MeasuredLatencyCost(ctx.space, ctx.resolution, ctx.in_channels, device=cfg.device)

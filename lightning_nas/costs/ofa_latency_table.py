@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from lightning_nas.costs import COSTS, CostContext
 from lightning_nas.errors import ConfigError
 from lightning_nas.spaces.ofa_mbv3.arch import Block, OFAGenotype, blocks, widths
 from lightning_nas.spaces.ofa_mbv3.compat import safe_load_yaml
@@ -120,3 +121,12 @@ class OFALatencyCost:
 
     def minimum(self) -> float | None:
         return None  # measured latencies need not grow with every gene
+
+
+@COSTS.register("ofa_latency")
+def _build(cfg: Any, ctx: CostContext) -> OFALatencyCost:
+    if ctx.space.name != "ofa_mbv3":
+        raise ConfigError(f"cost metric 'ofa_latency' exists only for the ofa_mbv3 space, not {ctx.space.name!r}")
+    if not cfg.table:
+        raise ConfigError("cost metric 'ofa_latency' needs cost.table: an OFA <resolution>_lookup_table.yaml or a folder of them")
+    return OFALatencyCost(ctx.space, OFALatencyTable.load(cfg.table))

@@ -1,3 +1,3 @@
-from lightning_nas.export.exporter import main
+from lightning_nas.export.cli import main
 
 raise SystemExit(main())

@@ -10,7 +10,6 @@ give the PyTorch logits within tolerance on a seeded batch of another size. `exp
 
 from __future__ import annotations
 
-import argparse
 import json
 import warnings
 from dataclasses import asdict, dataclass
@@ -21,11 +20,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from lightning_nas.errors import ConfigError, cli_entry
+from lightning_nas.errors import ConfigError
+from lightning_nas.export import DEFAULT_OPSET
 from lightning_nas.run_dir import write_json
 from lightning_nas.spaces.network_spec import build_network
 
-DEFAULT_OPSET = 17
 ATOL, RTOL = 1e-4, 1e-3
 
 
@@ -135,8 +134,14 @@ def verify(doc: dict[str, Any], files: dict[str, Path], model: nn.Module) -> lis
     rebuilt = build_network(json.loads(files["genotype"].read_text()))
     rebuilt.load_state_dict(torch.load(files["state_dict"], map_location="cpu", weights_only=True))
     with torch.no_grad():
-        state_check = _compare("state_dict", "genotype.json + load_state_dict", expected, rebuilt.eval()(x).numpy())
-    return [state_check, check_torchscript(files["torchscript"], x, expected), check_onnx(files["onnx"], x, expected)]
+        state_check = _compare(
+            "state_dict", "genotype.json + load_state_dict", expected, rebuilt.eval()(x).numpy()
+        )
+    return [
+        state_check,
+        check_torchscript(files["torchscript"], x, expected),
+        check_onnx(files["onnx"], x, expected),
+    ]
 
 
 def network_weights(checkpoint: Path) -> dict[str, torch.Tensor]:
@@ -155,31 +160,9 @@ def export_run(run_dir: Path, checkpoint: str | None, out_dir: Path | None, opse
     if not run_dir.is_dir():
         raise ConfigError(f"run directory not found: {run_dir}")
     if not finetune.exists():
-        raise ConfigError(f"no finetune.json in {run_dir}: fine-tune first (python -m lightning_nas.finetune --run_dir {run_dir})")
+        raise ConfigError(
+            f"no finetune.json in {run_dir}: fine-tune first (python -m lightning_nas.finetune --run_dir {run_dir})"
+        )
     record = json.loads(finetune.read_text())
     ckpt = Path(checkpoint) if checkpoint else Path(record["checkpoint"])
     return export_network(record["network"], network_weights(ckpt), out_dir or run_dir / "export", opset)
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m lightning_nas.export", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run_dir", help="a run directory with finetune.json")
-    p.add_argument("--checkpoint", default=None, help="a fine-tuning checkpoint (default: the one finetune.json names)")
-    p.add_argument("--out", default=None, help="output folder (default RUN_DIR/export)")
-    p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
-    return p
-
-
-@cli_entry
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.opset < 7:
-        raise ConfigError(f"--opset must be >= 7, got {args.opset}")
-    manifest = export_run(Path(args.run_dir), args.checkpoint, Path(args.out) if args.out else None, args.opset)
-    for c in manifest["checks"]:
-        diff = "" if c["max_abs_diff"] is None else f", max |diff| {c['max_abs_diff']:.2e}"
-        print(f"{c['format']}: {'ok' if c['ok'] else 'MISMATCH'} ({c['method']}{diff})")
-    print(f"exported to {Path(manifest['files']['onnx']).parent} (ONNX opset {manifest['onnx_opset']})")
-    return 0 if manifest["ok"] else 1
-

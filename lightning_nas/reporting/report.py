@@ -11,12 +11,10 @@ per CPU, 300 W per GPU, PUE 1.0, 475 g CO2e/kWh (see lightning_nas.search_cost).
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 from typing import Any
 
-from lightning_nas.errors import ConfigError, cli_entry
 from lightning_nas.reporting.plots import plot_generations, plot_op_distribution, plot_rmi_vs_cost
 from lightning_nas.reporting.run_reader import FinishedRun, load_run
 from lightning_nas.reporting.search_cost import ComputeCost, EnergyAssumptions, compute_cost
@@ -224,30 +222,3 @@ def write_comparison(run_dirs: list[str | Path], out_dir: Path, assumptions: Ene
     path = out_dir / "compare.md"
     path.write_text(comparison_markdown(runs, assumptions, plots))
     return path
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m lightning_nas.report", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run_dirs", nargs="+", help="finished run directories")
-    p.add_argument("--out", default=None, help="where the comparison of several runs goes (default: comparison/ next to the first run)")
-    p.add_argument("--power_w", type=float, default=None, help="power draw in W (default 65 per CPU, 300 per GPU)")
-    p.add_argument("--carbon_g_per_kwh", type=float, default=475.0, help="carbon intensity, g CO2e/kWh (default 475)")
-    p.add_argument("--pue", type=float, default=1.0, help="datacentre power usage effectiveness (default 1.0)")
-    return p
-
-
-@cli_entry
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    assumptions = EnergyAssumptions(args.power_w, args.carbon_g_per_kwh, args.pue)
-    assumptions.check()
-    out = Path(args.out) if args.out else Path(args.run_dirs[0]).expanduser().parent / "comparison"
-    if len(args.run_dirs) > 1 and out.resolve() in {Path(d).expanduser().resolve() for d in args.run_dirs}:
-        raise ConfigError(f"--out {out} is one of the run directories; choose another folder")
-    for d in args.run_dirs:
-        print(f"wrote {write_report(d, assumptions)}")
-    if len(args.run_dirs) > 1:
-        print(f"wrote {write_comparison(args.run_dirs, out, assumptions)}")
-    return 0
-

@@ -1,3 +1,3 @@
-from lightning_nas.search.engine import main
+from lightning_nas.search.cli import main
 
 raise SystemExit(main())

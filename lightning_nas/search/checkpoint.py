@@ -24,7 +24,9 @@ def config_hash(config_yaml: str) -> str:
     return hashlib.sha256(config_yaml.encode()).hexdigest()[:16]
 
 
-def save(run_dir: Path, space: SearchSpace, state: GAState, rows: list[dict[str, Any]], wall: float, cfg_hash: str) -> None:
+def save(
+    run_dir: Path, space: SearchSpace, state: GAState, rows: list[dict[str, Any]], wall: float, cfg_hash: str
+) -> None:
     enc = space.to_json
     write_json(
         run_dir / CHECKPOINT,
@@ -47,13 +49,19 @@ def save(run_dir: Path, space: SearchSpace, state: GAState, rows: list[dict[str,
 def load(run_dir: Path, space: SearchSpace, cfg_hash: str) -> tuple[GAState, list[dict[str, Any]], float]:
     path = run_dir / CHECKPOINT
     if not path.exists():
-        raise ConfigError(f"no checkpoint in {run_dir}: {CHECKPOINT} is missing (was the first generation finished?)")
+        raise ConfigError(
+            f"no checkpoint in {run_dir}: {CHECKPOINT} is missing (was the first generation finished?)"
+        )
     try:
         data = json.loads(path.read_text())
         if data.get("version") != VERSION:
-            raise ConfigError(f"checkpoint {path} has version {data.get('version')!r}; this lightning_nas reads version {VERSION}")
+            raise ConfigError(
+                f"checkpoint {path} has version {data.get('version')!r}; this lightning_nas reads version {VERSION}"
+            )
         if data.get("config_hash") != cfg_hash:
-            raise ConfigError(f"checkpoint {path} was written for a different config than {run_dir / 'config.yaml'}")
+            raise ConfigError(
+                f"checkpoint {path} was written for a different config than {run_dir / 'config.yaml'}"
+            )
         dec = space.from_json
         state = GAState(
             generation=int(data["generation"]),

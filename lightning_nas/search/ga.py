@@ -57,7 +57,10 @@ def make_statistics() -> tools.Statistics:
 
 def tournament(population: list[Any], k: int, size: int, rng: random.Random) -> list[Any]:
     """k tournament winners (DEAP's selTournament, with an explicit RNG instead of module `random`)."""
-    return [max((rng.choice(population) for _ in range(size)), key=lambda ind: ind.fitness.values[0]) for _ in range(k)]
+    return [
+        max((rng.choice(population) for _ in range(size)), key=lambda ind: ind.fitness.values[0])
+        for _ in range(k)
+    ]
 
 
 class GeneticAlgorithm:
@@ -116,7 +119,9 @@ class GeneticAlgorithm:
         return children
 
     # ---- the loop ----------------------------------------------------------------------------
-    def run(self, rng: random.Random, state: GAState | None = None) -> tuple[GAState, list[Any], tools.HallOfFame]:
+    def run(
+        self, rng: random.Random, state: GAState | None = None
+    ) -> tuple[GAState, list[Any], tools.HallOfFame]:
         """Run (or continue from `state`) to the last generation; returns the final state, the last
         generation's evaluated individuals and the hall of fame."""
         state = state or self.initial_state(rng)
@@ -133,7 +138,12 @@ class GeneticAlgorithm:
             fits = self.evaluate(state.population, gen)
             individuals = [make_individual(g, f) for g, f in zip(state.population, fits, strict=True)]
             hof.update(individuals)
-            record = {"gen": gen, "nevals": len(individuals), "draws": self.draws, **stats.compile(individuals)}
+            record = {
+                "gen": gen,
+                "nevals": len(individuals),
+                "draws": self.draws,
+                **stats.compile(individuals),
+            }
             logbook.record(**record)
             last = gen == self.cfg.generations - 1
             population = [] if last else self.breed(individuals, rng)

@@ -1,0 +1,28 @@
+"""The search's hooks: what a search callback (console, TensorBoard, report, fine-tune) may implement.
+
+The search is not one Trainer loop (each candidate gets its own short fit), so these are not Lightning
+callbacks: `Search.run` calls them directly, each with the running search (its config, run directory,
+space, objectives and records)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from lightning_nas.search.engine import Search
+
+
+@runtime_checkable
+class SearchHooks(Protocol):
+    def on_search_start(self, search: Search) -> None:
+        """Before the first evaluation (also when resuming)."""
+
+    def on_candidate_evaluated(self, search: Search, record: dict[str, Any]) -> None:
+        """After each candidate: `record` is its row of evaluations.csv."""
+
+    def on_generation_end(self, search: Search, generation: int, summary: dict[str, Any]) -> None:
+        """After each generation's checkpoint: best/mean/worst fitness, best RMI and costs, feasible
+        fraction, counts of new and cached candidates, seconds."""
+
+    def on_search_end(self, search: Search, results: dict[str, Any]) -> None:
+        """After results.json is written."""

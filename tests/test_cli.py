@@ -1,0 +1,53 @@
+"""Every command answers `--help` without importing torch, Lightning or DEAP (parsing is cheap), and
+each module is importable under one name only."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+COMMANDS = ["search", "score", "report", "export", "precompute"]
+HEAVY = ("torch", "lightning", "deap", "torchvision")
+
+_PROBE = """
+import runpy, sys
+sys.argv = ["{cmd}", "--help"]
+try:
+    runpy.run_module("lightning_nas.{cmd}", run_name="__main__", alter_sys=True)
+except SystemExit as e:
+    assert e.code in (0, None), e.code
+heavy = sorted(m for m in {heavy!r} if m in sys.modules)
+print("HEAVY:" + ",".join(heavy))
+"""
+
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_help_is_cheap(cmd):
+    out = subprocess.run([sys.executable, "-c", _PROBE.format(cmd=cmd, heavy=HEAVY)], cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "usage:" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY:", out.stdout.strip().splitlines()[-1]
+
+
+def test_callbacks_install_under_one_name():
+    import lightning_nas.callbacks.progress as progress
+
+    assert progress.__name__ == "lightning_nas.callbacks.progress"
+    with pytest.raises(ImportError, match="lightning_nas.callbacks"):
+        __import__("callbacks")
+    assert "callbacks" not in sys.modules
+
+
+def test_pyproject_lists_every_package():
+    """setuptools installs only the packages pyproject names: a new subpackage missing from it would be
+    absent from the wheel (an editable install hides that)."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    tree = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "lightning_nas").rglob("__init__.py")}
+    assert listed == tree | {"lightning_nas.callbacks"}
