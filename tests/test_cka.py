@@ -62,7 +62,9 @@ def test_symmetric_and_bounded(feats):
     assert 0.0 <= a <= 1.0
 
 
-@pytest.mark.parametrize("dead", [torch.zeros(32, 10), torch.full((32, 10), 3.0), torch.ones(32, 1) * torch.arange(10.0)])
+@pytest.mark.parametrize(
+    "dead", [torch.zeros(32, 10), torch.full((32, 10), 3.0), torch.ones(32, 1) * torch.arange(10.0)]
+)
 def test_dead_features_score_zero_without_nan(feats, dead):
     x, _ = feats
     dead = dead.clone().requires_grad_(True)

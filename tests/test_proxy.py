@@ -64,7 +64,9 @@ def test_training_step_loss_is_beta_weighted(setup):
     cka_loss, ce = (1 - cka).sum().item(), F.cross_entropy(logits, probe.y).item()
     loss = module.training_step((probe.x, probe.y), 0)
     assert loss.item() == pytest.approx(0.8 * cka_loss + 0.2 * ce, rel=1e-5)
-    assert module.last_losses == pytest.approx({"loss": loss.item(), "ce": ce, "cka_loss": cka_loss}, rel=1e-5)
+    assert module.last_losses == pytest.approx(
+        {"loss": loss.item(), "ce": ce, "cka_loss": cka_loss}, rel=1e-5
+    )
 
 
 def test_evaluator_trains_through_lightning_and_improves_cka(setup):
@@ -112,8 +114,11 @@ def test_candidate_trains_and_scores_at_the_evaluators_thread_count(setup):
 
     before = torch.get_num_threads()
     threads = 2 if before == 1 else 1
-    evaluator = RMIEvaluator(_Wrapped(space, record), probe, feats, ProxyConfig(steps=2), seed=0, threads=threads)
-    assert RMIEvaluator(space, probe, feats, ProxyConfig(), seed=0).threads == before  # default: the process's
+    evaluator = RMIEvaluator(
+        _Wrapped(space, record), probe, feats, ProxyConfig(steps=2), seed=0, threads=threads
+    )
+    default = RMIEvaluator(space, probe, feats, ProxyConfig(), seed=0)
+    assert default.threads == before  # default: the process's count when built
     evaluator.evaluate(from_arch_str(GOOD))
     assert seen and set(seen) == {threads}  # build, 2 training steps and the scoring pass
     assert torch.get_num_threads() == before
@@ -123,7 +128,9 @@ def test_eval_bn_mode_scores_with_the_running_statistics(setup):
     space, probe, feats = setup
     g, steps = from_arch_str(GOOD), 5
     by_mode = {
-        mode: RMIEvaluator(space, probe, feats, ProxyConfig(steps=steps, score_bn_mode=mode), seed=0).evaluate(g)
+        mode: RMIEvaluator(
+            space, probe, feats, ProxyConfig(steps=steps, score_bn_mode=mode), seed=0
+        ).evaluate(g)
         for mode in ("train", "eval")
     }
     cfg = ProxyConfig(steps=steps)
@@ -178,6 +185,8 @@ def test_candidate_logs_nothing_and_returns_its_losses(setup):
     module = CandidateModule(space.to_module(from_arch_str(GOOD)), space.tap_names(None), feats)
     with quiet_lightning():
         trainer = silent_trainer(max_steps=3)
-        trainer.fit(module, train_dataloaders=DataLoader(_RepeatedBatch(probe.x, probe.y, 3), batch_size=None))
+        trainer.fit(
+            module, train_dataloaders=DataLoader(_RepeatedBatch(probe.x, probe.y, 3), batch_size=None)
+        )
     assert dict(trainer.callback_metrics) == {}
     assert not hasattr(ProxyConfig(), "log_every_n_steps")
