@@ -14,13 +14,13 @@ import time
 from pathlib import Path
 
 import torch
-from torch.nn import functional as F
 
 from lightning_nas.config import ProxyConfig
 from lightning_nas.reference.loader import load_weights
 from lightning_nas.reference.resnet_cifar import cifar_resnet
 from lightning_nas.rmi.cka import linear_cka
 from lightning_nas.rmi.evaluator import RMIEvaluator, candidate_seed
+from lightning_nas.rmi.loss import rmi_loss
 from lightning_nas.rmi.probe import ProbeBatch
 from lightning_nas.rmi.taps import FeatureTaps
 from lightning_nas.spaces.nb201.space import NB201Space, from_arch_str
@@ -41,7 +41,7 @@ def plain_loop(space: NB201Space, probe: ProbeBatch, feats: list[torch.Tensor], 
     for _ in range(cfg.steps):
         logits, out = taps(probe.x)
         cka = torch.stack([linear_cka(r, f) for r, f in zip(feats, out, strict=True)])
-        loss = cfg.beta * (1 - cka).sum() + (1 - cfg.beta) * F.cross_entropy(logits, probe.y)
+        loss, _ = rmi_loss(cka, logits, probe.y, cfg.beta)
         opt.zero_grad()
         loss.backward()
         opt.step()
