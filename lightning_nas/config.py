@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,9 @@ class ConstraintConfig:
 class GAConfig:
     """population: N_pop (20); generations: N_gen (100); tournament_size (3); crossover_prob (1.0,
     per-gene uniform crossover); mutation_rate (0.1 per gene); elites (1); constraint_handling:
-    penalty (the paper) | rejection (the baseline); max_rejection_draws: give up after this many."""
+    penalty (the paper) | rejection (the baseline); max_rejection_draws: give up after this many draws
+    in the whole run (initial population and every generation's children together); hall_of_fame_size:
+    the best distinct candidates kept across generations (results.json's hall_of_fame)."""
 
     population: int = 20
     generations: int = 100
@@ -99,6 +101,7 @@ class GAConfig:
     elites: int = 1
     constraint_handling: str = "penalty"
     max_rejection_draws: int = 100_000
+    hall_of_fame_size: int = 10
 
     def validate(self) -> None:
         if self.population < 2:
@@ -111,6 +114,8 @@ class GAConfig:
             )
         if not 0 <= self.elites < self.population:
             raise ConfigError(f"search.elites must be in 0..{self.population - 1}, got {self.elites}")
+        if self.hall_of_fame_size < 1:
+            raise ConfigError(f"search.hall_of_fame_size must be >= 1, got {self.hall_of_fame_size}")
         for name in ("crossover_prob", "mutation_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"search.{name} must be in [0, 1], got {getattr(self, name)}")
@@ -166,7 +171,7 @@ class CostConfig(ConstraintConfig):
     extra: list[ConstraintConfig] = field(default_factory=list)
 
     def constraints(self) -> list[ConstraintConfig]:
-        main = ConstraintConfig(self.metric, self.budget, self.table, self.dataset, self.device)
+        main = ConstraintConfig(**{f.name: getattr(self, f.name) for f in fields(ConstraintConfig)})
         return [main, *self.extra]
 
 

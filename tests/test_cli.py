@@ -11,7 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-COMMANDS = ["search", "score", "report", "export", "precompute"]
+COMMANDS = ["search", "score", "finetune", "report", "export", "precompute"]
 HEAVY = ("torch", "lightning", "deap", "torchvision")
 
 _PROBE = """

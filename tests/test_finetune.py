@@ -17,10 +17,11 @@ from lightning.pytorch import Callback
 
 from lightning_nas.config import parse_config
 from lightning_nas.errors import ConfigError
+from lightning_nas.finetune import main
 from lightning_nas.reference.resnet_cifar import cifar_resnet
 from lightning_nas.rmi.cka import linear_cka
 from lightning_nas.spaces.nb201.space import NB201Space
-from lightning_nas.training.finetune import Target, choose_winner, main, resume_path, run_finetune
+from lightning_nas.training.finetune import Target, choose_winner, resume_path, run_finetune
 from lightning_nas.training.module import FinetuneModule, ReferenceTaps
 from tests.run_fixtures import FINETUNE_TINY, results_of, shared_tiny_run
 

@@ -8,6 +8,7 @@ import random
 import pytest
 
 from lightning_nas.config import GAConfig
+from lightning_nas.errors import ConfigError
 from lightning_nas.search.ga import GeneticAlgorithm, RejectionLimitReached
 from lightning_nas.spaces.nb201.space import NB201Space
 
@@ -62,7 +63,7 @@ def test_rejection_draws_grow_as_the_budget_tightens_penalty_stays_at_population
 def test_rejection_stops_with_a_clear_message_for_an_infeasible_budget():
     cfg = GAConfig(population=4, generations=2, constraint_handling="rejection", max_rejection_draws=500)
     ga = GeneticAlgorithm(NB201Space(), cfg, matches, accept=lambda g: False)
-    with pytest.raises(RejectionLimitReached, match="drew 500 samples"):
+    with pytest.raises(RejectionLimitReached, match="max_rejection_draws = 500 draws in this run .* generation 1"):
         ga.run(random.Random(0))
 
 
@@ -88,3 +89,27 @@ def test_deap_creator_classes_are_created_once():
     importlib.reload(types)  # a second import must not re-create (DEAP would warn and replace)
     second = types.make_individual((1, 2, 3, 4, 0, 0), 1.0)
     assert type(first) is type(second)
+
+
+def test_rejection_limit_counts_the_whole_run_and_names_the_generation():
+    """The limit is over every draw of the run: generation 1 fills (4 draws), generation 2's children do not."""
+    seen = []
+
+    def first_four(g):
+        seen.append(g)
+        return len(seen) <= 4
+
+    cfg = GAConfig(population=4, generations=3, constraint_handling="rejection", max_rejection_draws=50)
+    with pytest.raises(RejectionLimitReached, match="50 draws in this run .* filling generation 2's population"):
+        GeneticAlgorithm(NB201Space(), cfg, matches, accept=first_four).run(random.Random(0))
+    assert len(seen) == 50
+
+
+def test_hall_of_fame_size_is_a_config_key():
+    for size in (1, 3):
+        _, _, hof = GeneticAlgorithm(NB201Space(), GAConfig(population=6, generations=3, hall_of_fame_size=size), matches).run(
+            random.Random(0)
+        )
+        assert len(hof) == size
+    with pytest.raises(ConfigError, match="hall_of_fame_size must be >= 1, got 0"):
+        GAConfig(hall_of_fame_size=0).validate()

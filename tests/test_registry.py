@@ -31,3 +31,15 @@ def test_cost_metrics_are_listed_in_provider_order():
     names = cost_metrics()
     assert names[:2] == ("flops", "params") and names[-2:] == ("measured_latency", "ofa_latency")
     assert "edgegpu_energy" in names and len(names) == len(set(names)) == 14
+
+
+def test_measured_latency_takes_warmup_and_repeats_from_the_config():
+    from lightning_nas.config import CostConfig
+    from lightning_nas.costs import build_cost_model
+    from lightning_nas.spaces.nb201.space import NB201Space
+
+    main = CostConfig(metric="measured_latency", budget=5.0, warmup=1, repeats=4).constraints()[0]
+    model = build_cost_model(main, NB201Space(C=4, N=1, full_C=4, full_N=1), "cifar10", 32)
+    assert (model.warmup, model.repeats) == (1, 4)
+    with pytest.raises(ConfigError, match="cost.repeats >= 1, got 1 and 0"):
+        build_cost_model(CostConfig(metric="measured_latency", budget=5.0, warmup=1, repeats=0), NB201Space(), "cifar10", 32)

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from lightning_nas.costs import COSTS, CostContext
+from lightning_nas.errors import ConfigError
 from lightning_nas.spaces.base import Genotype, SearchSpace
 
 
@@ -62,4 +63,8 @@ class MeasuredLatencyCost:
 
 @COSTS.register("measured_latency")
 def _build(cfg: Any, ctx: CostContext) -> MeasuredLatencyCost:
-    return MeasuredLatencyCost(ctx.space, ctx.resolution, ctx.in_channels, device=cfg.device)
+    if cfg.warmup < 0 or cfg.repeats < 1:
+        raise ConfigError(f"measured_latency needs cost.warmup >= 0 and cost.repeats >= 1, got {cfg.warmup} and {cfg.repeats}")
+    return MeasuredLatencyCost(
+        ctx.space, ctx.resolution, ctx.in_channels, warmup=cfg.warmup, repeats=cfg.repeats, device=cfg.device
+    )

@@ -26,7 +26,7 @@ from lightning_nas.spaces.base import Genotype, SearchSpace
 
 
 class RejectionLimitReached(ConfigError):
-    """Rejection sampling drew `max_rejection_draws` samples without filling the population."""
+    """Rejection sampling reached `max_rejection_draws` draws in the run (all generations together)."""
 
 
 @dataclass
@@ -74,14 +74,14 @@ class GeneticAlgorithm:
         evaluate: Callable[[list[Genotype], int], list[float]],
         accept: Callable[[Genotype], bool] | None = None,
         on_generation: Callable[[GAState, list[Any], dict[str, Any]], None] | None = None,
-        hall_of_fame_size: int = 10,
     ) -> None:
         cfg.validate()
         self.space, self.cfg, self.evaluate = space, cfg, evaluate
         self.accept = accept if cfg.constraint_handling == "rejection" else None
         self.on_generation = on_generation
-        self.hof_size = hall_of_fame_size
+        self.hof_size = cfg.hall_of_fame_size
         self.draws = 0
+        self.filling = 0  # the generation whose population is being drawn (for the rejection-limit error)
 
     # ---- drawing, with rejection when asked -------------------------------------------------
     def _draw(self, make: Callable[[], Genotype]) -> Genotype:
@@ -92,12 +92,13 @@ class GeneticAlgorithm:
                 return genotype
             if self.draws >= self.cfg.max_rejection_draws:
                 raise RejectionLimitReached(
-                    f"rejection sampling drew {self.draws} samples (search.max_rejection_draws) without filling "
-                    "the population under the budget; loosen the budget or use constraint_handling=penalty"
+                    f"rejection sampling reached search.max_rejection_draws = {self.cfg.max_rejection_draws} draws in "
+                    f"this run (all generations together) while filling generation {self.filling + 1}'s population "
+                    "under the budget; loosen the budget, raise the limit or use constraint_handling=penalty"
                 )
 
     def initial_state(self, rng: random.Random) -> GAState:
-        self.draws = 0
+        self.draws, self.filling = 0, 0
         population = [self._draw(lambda: self.space.sample(rng)) for _ in range(self.cfg.population)]
         return GAState(0, population, rng.getstate(), draws=self.draws)
 
@@ -146,6 +147,7 @@ class GeneticAlgorithm:
             }
             logbook.record(**record)
             last = gen == self.cfg.generations - 1
+            self.filling = gen + 1
             population = [] if last else self.breed(individuals, rng)
             state = GAState(
                 gen + 1,

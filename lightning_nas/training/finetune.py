@@ -13,10 +13,7 @@ the exports (RUN_DIR/export, see `python -m lightning_nas.export`)."""
 
 from __future__ import annotations
 
-import argparse
-import inspect
 import json
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,12 +23,12 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from lightning_nas.config import QUICKSTART, RunConfig, apply_threads, config_to_yaml, parse_config
-from lightning_nas.errors import ConfigError, cli_entry
+from lightning_nas.config import RunConfig, config_to_yaml
+from lightning_nas.errors import ConfigError
 from lightning_nas.pipeline import Problem, build_problem
 from lightning_nas.reporting.run_reader import check_run_dir
 from lightning_nas.reporting.search_cost import device_name
-from lightning_nas.run_dir import new_run_dir, write_json
+from lightning_nas.run_dir import write_json
 from lightning_nas.spaces.base import Genotype, SearchSpace
 from lightning_nas.spaces.network_spec import network_spec
 from lightning_nas.tables.benchmark_accuracy import benchmark_lookup
@@ -59,12 +56,6 @@ def choose_winner(results: dict[str, Any], space: SearchSpace, prefer_feasible: 
     return space.from_json(best["genotype"]), "results.best"
 
 
-def _tap_names(space: SearchSpace, genotype: Genotype, full_size: bool) -> list[str]:
-    if "proxy" in inspect.signature(space.tap_names).parameters:
-        return space.tap_names(genotype, proxy=not full_size)  # type: ignore[call-arg]
-    return space.tap_names(genotype)
-
-
 def _trained_size(cfg: RunConfig, full_size: bool) -> tuple[int, int]:
     return (cfg.space.full_C, cfg.space.full_N) if full_size else (cfg.space.C, cfg.space.N)
 
@@ -76,7 +67,7 @@ def build_module(problem: Problem, genotype: Genotype, recipe: Recipe) -> Finetu
     module = FinetuneModule(
         model,
         problem.datamodule.spec.num_classes,
-        tap_names=_tap_names(problem.space, genotype, ft.full_size) if ft.beta > 0 else None,
+        tap_names=problem.space.tap_names(genotype, proxy=not ft.full_size) if ft.beta > 0 else None,
         beta=ft.beta,
         lr=ft.lr,
         momentum=ft.momentum,
@@ -306,38 +297,6 @@ def finetune_run_dir(run_dir: str | Path, cfg: RunConfig, arch: str | None = Non
     return run_finetune(cfg, Target(genotype, source, path))
 
 
-def _add_arch(parser: Any) -> None:
-    parser.add_argument("--arch", type=str | None, default=None, help="fine-tune this architecture (arch string or genotype JSON)")
-
-
-def _peek(argv: list[str]) -> argparse.Namespace:
-    peek = argparse.ArgumentParser(add_help=False)
-    peek.add_argument("--run_dir", default=None)
-    peek.add_argument("--arch", default=None)
-    known, _ = peek.parse_known_args(argv)
-    return known
-
-
-def resolve(argv: list[str] | None) -> tuple[RunConfig, Path, str | None]:
-    """(config, run directory, arch) from the command line; the run's config.yaml is the base config."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    peek = _peek(argv)
-    prog = "python -m lightning_nas.finetune"
-    if peek.run_dir is None:
-        if peek.arch is None and not any(a in ("-h", "--help") for a in argv):
-            raise ConfigError("give --run_dir RUN_DIR (a finished search) or --arch ARCH (an architecture to train)")
-        cfg, ns = parse_config(argv, prog=prog, description=__doc__, extra=_add_arch, default_config=QUICKSTART)
-        return cfg, Path(cfg.finetune.out_dir or new_run_dir(cfg.runs_root, f"{cfg.name}-finetune")), ns["arch"]
-    run_dir = Path(peek.run_dir).expanduser()
-    if peek.arch is None:
-        check_run_dir(run_dir)
-    elif not (run_dir / "config.yaml").exists():
-        raise ConfigError(f"not a run directory (no config.yaml): {run_dir}")
-    cfg, ns = parse_config(["--config", str(run_dir / "config.yaml"), *argv], prog=prog, description=__doc__,
-                           extra=_add_arch, default_config=None)
-    return cfg, run_dir, ns["arch"]
-
-
 def summary_line(record: dict[str, Any]) -> str:
     bench = record.get("benchmark_test_acc")
     side = f" (NAS-Bench-201 {bench['dataset']} {bench['field']}: {bench['value']:.2f}%)" if bench else ""
@@ -349,15 +308,3 @@ def summary_line(record: dict[str, Any]) -> str:
         f"{record['epochs_completed']}/{record['epochs']} epochs, {record['wall_seconds']:.1f}s on {record['device']}, "
         f"{record['params_M']:.4g} M params; checkpoint {record['checkpoint']}"
     )
-
-
-@cli_entry
-def main(argv: list[str] | None = None) -> int:
-    cfg, run_dir, arch = resolve(argv)
-    apply_threads(cfg)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    record = finetune_run_dir(run_dir, cfg, arch)
-    print(summary_line(record))
-    print(f"results in {run_dir / FINETUNE_JSON}")
-    return 0
-
