@@ -3,6 +3,8 @@ and real proxy trainings, `pytest -m slow`)."""
 
 from __future__ import annotations
 
+import csv
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,9 +19,12 @@ from tests.conftest import REPO, shared_file
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+import _common  # noqa: E402
 import _zero_cost  # noqa: E402
+import bench_overhead  # noqa: E402
 import op_distribution  # noqa: E402
 import proxy_quality  # noqa: E402
+import quickstart  # noqa: E402
 import search_quality  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -77,3 +82,41 @@ def test_small_paths_run(script, args, tmp_path: Path, capsys: pytest.CaptureFix
         assert last.startswith("kendall_tau=")
     if script is search_quality:
         assert last.startswith("mean_regret_pp=") and " feasible=" in last
+
+
+def test_md_table_escapes_pipes_in_arch_strings() -> None:
+    arch = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|"
+    row = _common.md_table([{"seed": 0, "arch_str": arch, "acc": 90.5}]).splitlines()[2]
+    assert "\\|nor_conv_3x3~0\\|" in row
+    cells = [c for c in row.replace("\\|", "").split("|")[1:-1]]
+    assert len(cells) == 3  # the arch string stays one cell
+
+
+def test_bench_overhead_writes_a_stored_result(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    argv = ["--sizes", "4x1", "--steps", "2", "--repeats", "2", "--threads", "1", "--out", str(out)]
+    assert bench_overhead.main(argv) == 0
+    with open(out / "summary.csv") as f:
+        (summary,) = list(csv.DictReader(f))
+    assert summary["C"] == "4" and summary["repeats"] == "2" and summary["rmi_same"] == "True"
+    assert float(summary["ratio_min"]) <= float(summary["ratio_median"]) <= float(summary["ratio_max"])
+    assert len((out / "repeats.csv").read_text().splitlines()) == 3
+    assert (out / "command.txt").read_text().split()[2:] == argv and (out / "versions.json").exists()
+
+
+def test_reproduce_sh_dry_run_and_bad_profile() -> None:
+    script = REPO / "benchmarks" / "reproduce.sh"
+    dry = subprocess.run(["bash", str(script), "--profile", "medium", "--dry-run"], capture_output=True, text=True)
+    assert dry.returncode == 0 and dry.stderr.count("+ python benchmarks/") == 2
+    bad = subprocess.run(["bash", str(script), "--profile", "huge"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "valid: small, medium" in bad.stderr
+
+
+@pytest.mark.slow
+def test_quickstart_benchmark_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The whole quick start from cold caches (a few minutes): needs no ../shared data."""
+    assert quickstart.main(["--threads", "1", "--out", str(tmp_path / "q")]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("quickstart_wall_s=")
+    assert {"summary.json", "results.json", "command.txt", "config.json", "versions.json"} <= {
+        p.name for p in (tmp_path / "q").iterdir()
+    }

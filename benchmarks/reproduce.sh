@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Regenerate every stored benchmark result of one profile under benchmarks/results/, in one command:
+#
+#     benchmarks/reproduce.sh --profile small     # every small-profile result (default)
+#     benchmarks/reproduce.sh --profile medium    # the two C16/N2 results (*_medium/)
+#     benchmarks/reproduce.sh --profile small --dry-run   # print the commands only
+#
+# Each line below is exactly the command stored in that result's command.txt ("python" = $PYTHON), so a
+# rerun rewrites the same folders with the same settings (tests/test_readme_numbers.py checks that the two
+# agree). Wall times, cache counters and versions change from run to run; the RMI scores do not for the same
+# thread count, accelerator and torch version. Afterwards, update the numbers quoted in README.md and
+# benchmarks/README.md from the new files (the same test fails on a quoted number no stored file holds).
+#
+# Needs ../shared/data (see benchmarks/README.md) for everything but quickstart.py and bench_overhead.py.
+# Time on a 2-core CPU (threads 1): small ~2 h with an empty score cache (~1 h once the cache holds the
+# proxy scores: the searches and proxy_quality are then look-ups), medium ~30 min.
+set -euo pipefail
+
+profile=small
+dry_run=0
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --profile) profile="${2:?--profile needs small or medium}"; shift 2 ;;
+        --profile=*) profile="${1#--profile=}"; shift ;;
+        --dry-run) dry_run=1; shift ;;
+        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "error: unknown argument '$1' (valid: --profile small|medium, --dry-run)" >&2; exit 2 ;;
+    esac
+done
+
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-$([[ -x .venv/bin/python ]] && echo .venv/bin/python || echo python)}"
+
+run() {
+    echo "+ python $*" >&2
+    [[ $dry_run == 1 ]] && return 0
+    local start=$SECONDS
+    "$PYTHON" "$@"
+    echo "  ($((SECONDS - start)) s)" >&2
+}
+
+case "$profile" in
+    small)
+        run benchmarks/quickstart.py --profile small --threads 1
+        run benchmarks/bench_overhead.py --profile small --threads 1
+        run benchmarks/proxy_quality.py --profile small --threads 1
+        run benchmarks/search_quality.py --profile small --threads 1
+        run benchmarks/search_quality.py --profile small --population 10 --generations 6 --no_flops --threads 1 --out benchmarks/results/search_quality_pop10_gen6
+        run benchmarks/op_distribution.py --profile small --threads 1
+        run benchmarks/penalty_vs_rejection.py
+        run benchmarks/ofa_cifar10_search.py
+        run benchmarks/finetune_cifar10.py --profile small
+        ;;
+    medium)
+        run benchmarks/proxy_quality.py --profile medium --out benchmarks/results/proxy_quality_medium
+        run benchmarks/search_quality.py --profile medium --no_flops --out benchmarks/results/search_quality_medium
+        ;;
+    *) echo "error: unknown profile '$profile' (valid: small, medium)" >&2; exit 2 ;;
+esac
