@@ -79,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(args.threads)
     from _search_runner import run_search
 
-    from lightning_nas.costs.hw_nas_bench import HWNASBenchTable
     from lightning_nas.spaces.nb201.network import OPS
     from lightning_nas.spaces.nb201.space import genotype_of_index, to_arch_str
+    from lightning_nas.tables.hw_nas_bench import HWNASBenchTable
     from lightning_nas.tables.nb201_accuracy import NB201AccuracyTable
     from lightning_nas.tables.oracle import NB201Oracle
 

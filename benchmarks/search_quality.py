@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     require_shared()
     set_threads(args.threads)
-    from lightning_nas.costs.hw_nas_bench import HWNASBenchTable
+    from lightning_nas.tables.hw_nas_bench import HWNASBenchTable
     from lightning_nas.tables.nb201_accuracy import NB201AccuracyTable
 
     prof = dict(PROFILES[args.profile])

@@ -4,26 +4,20 @@ NB201 index) and, when the user has it, the official benchmark file through `nas
 
 from __future__ import annotations
 
-import csv
-import gzip
 from pathlib import Path
 
 import numpy as np
 
 from lightning_nas.errors import ConfigError, check_choice
 from lightning_nas.spaces.nb201.space import NB201Genotype, nb201_index, to_arch_str
+from lightning_nas.tables.nb201_csv import N_ARCHS, NB201Columns, read_nb201_csv
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 FIELDS = ("valid_acc", "test_acc", "test_acc_nats", "flops_M", "params_M")
-N_ARCHS = 15625
 
 
-class NB201AccuracyTable:
+class NB201AccuracyTable(NB201Columns):
     """`columns[(dataset, field)]` is a float64 array indexed by NB201 index (NaN where absent)."""
-
-    def __init__(self, columns: dict[tuple[str, str], np.ndarray], source: str) -> None:
-        self.columns = columns
-        self.source = source
 
     @classmethod
     def load(cls, path: str | Path) -> NB201AccuracyTable:
@@ -32,19 +26,13 @@ class NB201AccuracyTable:
             raise ConfigError(f"NAS-Bench-201 table not found: {path}")
         if path.suffix in (".pth", ".pickle", ".pkl"):
             return cls._from_official(path)
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", newline="") as f:
-            rows = list(csv.DictReader(f))
-        if not rows or "arch_str" not in rows[0]:
-            raise ConfigError(f"{path} has no arch_str column; expected the NB201 accuracy/cost table")
-        index = np.array([nb201_index(_genotype(r["arch_str"])) for r in rows])
-        columns = {}
-        for name in rows[0]:
-            ds, _, fld = name.partition(".")
-            if fld in FIELDS:
-                col = np.full(N_ARCHS, np.nan)
-                col[index] = [float(r[name]) if r[name] else np.nan for r in rows]
-                columns[(ds, fld)] = col
+        columns = read_nb201_csv(
+            path,
+            FIELDS,
+            index_column="arch_str",
+            what="NAS-Bench-201",
+            expected="the NB201 accuracy/cost table",
+        )
         return cls(columns, str(path))
 
     @classmethod
@@ -55,14 +43,22 @@ class NB201AccuracyTable:
         from nas_201_api import NASBench201API
 
         api = NASBench201API(str(path), verbose=False)
-        columns = {(ds, fld): np.full(N_ARCHS, np.nan) for ds in DATASETS for fld in ("valid_acc", "test_acc", "flops_M", "params_M")}
+        columns = {
+            (ds, fld): np.full(N_ARCHS, np.nan)
+            for ds in DATASETS
+            for fld in ("valid_acc", "test_acc", "flops_M", "params_M")
+        }
         for official, arch_str in enumerate(api.meta_archs):
             i = nb201_index(_genotype(arch_str))
             if i != official:
-                raise ConfigError(f"{path}: arch {arch_str} has index {official}, expected {i} (not an NB201 file?)")
+                raise ConfigError(
+                    f"{path}: arch {arch_str} has index {official}, expected {i} (not an NB201 file?)"
+                )
             for ds in DATASETS:
                 valid_set = "cifar10-valid" if ds == "cifar10" else ds
-                columns[(ds, "valid_acc")][i] = api.get_more_info(i, valid_set, None, "200", False)["valid-accuracy"]
+                columns[(ds, "valid_acc")][i] = api.get_more_info(i, valid_set, None, "200", False)[
+                    "valid-accuracy"
+                ]
                 columns[(ds, "test_acc")][i] = api.get_more_info(i, ds, None, "200", False)["test-accuracy"]
                 cost = api.get_cost_info(i, ds, "200")
                 columns[(ds, "flops_M")][i], columns[(ds, "params_M")][i] = cost["flops"], cost["params"]
@@ -74,14 +70,12 @@ class NB201AccuracyTable:
             genotype = _genotype(genotype)
         check_choice("NB201 dataset", dataset, DATASETS)
         check_choice("NB201 table field", field, FIELDS)
-        if (dataset, field) not in self.columns:
-            raise ConfigError(f"{self.source} has no {dataset}.{field}")
-        return float(self.columns[(dataset, field)][nb201_index(genotype)])
+        return float(self.require(dataset, field)[nb201_index(genotype)])
 
     def column(self, dataset: str, field: str = "test_acc") -> np.ndarray:
         check_choice("NB201 dataset", dataset, DATASETS)
         check_choice("NB201 table field", field, FIELDS)
-        return self.columns[(dataset, field)]
+        return self.require(dataset, field)
 
     def describe(self, genotype: NB201Genotype) -> str:
         return to_arch_str(genotype)

@@ -50,11 +50,15 @@ def constrained_optimum(accuracy: np.ndarray, cost: np.ndarray, budget: float) -
     lowest index on ties)."""
     mask = feasible_mask(cost, budget) & ~np.isnan(accuracy)
     if not mask.any():
-        raise ConfigError(f"no NAS-Bench-201 architecture has cost <= {budget:g}; the cheapest costs {np.nanmin(cost):.6g}")
+        raise ConfigError(
+            f"no NAS-Bench-201 architecture has cost <= {budget:g}; the cheapest costs {np.nanmin(cost):.6g}"
+        )
     best = np.nanmax(np.where(mask, accuracy, np.nan))
     ties = np.flatnonzero(mask & (accuracy == best))
     index = int(min(ties, key=lambda i: (cost[i], i)))
-    return Optimum(index, to_arch_str(genotype_of_index(index)), float(best), float(cost[index]), budget, int(mask.sum()))
+    return Optimum(
+        index, to_arch_str(genotype_of_index(index)), float(best), float(cost[index]), budget, int(mask.sum())
+    )
 
 
 def regret(optimum: float, accuracy: float) -> float:
@@ -66,9 +70,13 @@ def regret(optimum: float, accuracy: float) -> float:
 class NB201Oracle:
     """One dataset and one cost: `optimum(budget)` and `judge(genotype, budget)`."""
 
-    def __init__(self, table: NB201AccuracyTable, dataset: str, cost: np.ndarray, field: str = "test_acc") -> None:
+    def __init__(
+        self, table: NB201AccuracyTable, dataset: str, cost: np.ndarray, field: str = "test_acc"
+    ) -> None:
         if cost.shape != (15625,):
-            raise ConfigError(f"cost array must hold one value per NB201 index (15625), got shape {cost.shape}")
+            raise ConfigError(
+                f"cost array must hold one value per NB201 index (15625), got shape {cost.shape}"
+            )
         self.accuracy = table.column(dataset, field)
         self.cost = cost
         self.dataset, self.field = dataset, field

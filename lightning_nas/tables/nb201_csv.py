@@ -1,0 +1,115 @@
+"""One reader for the CSV tables indexed by NAS-Bench-201 index (the NB201 accuracy/cost table, the
+HW-NAS-Bench CSV): a header row with a key column (`arch_index` or `arch_str`) and value columns named
+`<dataset>.<field>`, one row per architecture, optionally gzip'ed. Each value column becomes a float64
+array of 15625 entries indexed by NB201 index; an empty cell, the benchmarks' `-1` sentinel (and, with
+`positive=True`, any value <= 0) and a row the file lacks are NaN: no measurement, never a real value."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from collections.abc import Callable, Collection, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from lightning_nas.errors import ConfigError
+
+N_ARCHS = 15625
+INDEX_COLUMNS = ("arch_index", "arch_str")
+
+
+def to_column(values: Iterable[float], positive: bool = False) -> np.ndarray:
+    """float64 array with the missing-value sentinels (NaN, -1; with `positive`, anything <= 0) as NaN."""
+    arr = np.asarray(list(values), dtype=np.float64)
+    missing = ~(arr > 0) if positive else np.isnan(arr) | (arr == -1.0)
+    arr[missing] = np.nan
+    return arr
+
+
+class NB201Columns:
+    """`columns[(dataset, field)]`: a float64 array indexed by NB201 index (NaN where absent)."""
+
+    def __init__(self, columns: dict[tuple[str, str], np.ndarray], source: str) -> None:
+        self.columns = columns
+        self.source = source
+
+    def require(self, dataset: str, field: str) -> np.ndarray:
+        """The column `<dataset>.<field>`; a one-line ConfigError naming it when the file has none."""
+        if (dataset, field) not in self.columns:
+            raise ConfigError(f"{self.source} has no {dataset}.{field}")
+        return self.columns[(dataset, field)]
+
+
+def read_nb201_csv(
+    path: str | Path,
+    fields: Collection[str],
+    *,
+    index_column: str,
+    what: str,
+    expected: str,
+    positive: bool = False,
+) -> dict[tuple[str, str], np.ndarray]:
+    """The `<dataset>.<field>` columns of `path` whose field is in `fields`, keyed (dataset, field).
+
+    Rows are placed by `index_column`: `arch_index` (the NB201 index; an `ops` column, when present, must
+    agree with it) or `arch_str` (looked up through its index). `what` names the table and `expected`
+    says what the file should hold, in the errors (all one-line ConfigErrors)."""
+    from lightning_nas.spaces.nb201.space import (
+        from_arch_str,
+        from_ops_digits,
+        genotype_of_index,
+        nb201_index,
+    )
+
+    if index_column not in INDEX_COLUMNS:
+        raise ValueError(f"index_column must be one of {INDEX_COLUMNS}, not {index_column!r}")
+    path = Path(path)
+    opener: Callable[..., object] = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", newline="") as f:  # type: ignore[attr-defined]
+            reader = csv.reader(f)  # type: ignore[arg-type]
+            header = next(reader, [])
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error, EOFError) as err:
+        raise ConfigError(f"cannot read {what} CSV {path}: {err}") from None
+    if not rows or index_column not in header:
+        raise ConfigError(f"{path} has no {index_column} column; expected {expected}")
+    key = header.index(index_column)
+
+    order: list[int] = []
+    for line, row in enumerate(rows, start=2):
+        cell = row[key] if key < len(row) else ""
+        try:
+            order.append(nb201_index(from_arch_str(cell)) if index_column == "arch_str" else int(cell))
+        except (ConfigError, ValueError) as err:
+            raise ConfigError(f"{path} line {line}: bad {index_column} {cell!r} ({err})") from None
+        if not 0 <= order[-1] < N_ARCHS:
+            raise ConfigError(f"{path} line {line}: {index_column} {order[-1]} out of range 0..{N_ARCHS - 1}")
+    if index_column == "arch_index" and "ops" in header:
+        ops = header.index("ops")
+        try:
+            agree = all(
+                from_ops_digits(r[ops]) == genotype_of_index(i) for i, r in zip(order, rows, strict=True)
+            )
+        except (ValueError, IndexError):
+            agree = False
+        if not agree:
+            raise ConfigError(f"{path}: the ops column does not follow the NAS-Bench-201 index order")
+
+    columns: dict[tuple[str, str], np.ndarray] = {}
+    for j, name in enumerate(header):
+        dataset, _, field = name.partition(".")
+        if field not in fields:
+            continue
+        values = []
+        for line, row in enumerate(rows, start=2):
+            cell = row[j].strip() if j < len(row) else ""
+            try:
+                values.append(float(cell) if cell else np.nan)
+            except ValueError:
+                raise ConfigError(f"{path} line {line}: {name} is not a number: {cell!r}") from None
+        col = np.full(N_ARCHS, np.nan)
+        col[order] = to_column(values, positive)
+        columns[(dataset, field)] = col
+    return columns
