@@ -16,7 +16,7 @@ from lightning_nas.config import SpaceConfig
 from lightning_nas.data.base import DataSpec
 from lightning_nas.export.cli import main
 from lightning_nas.export.exporter import export_network, network_weights
-from lightning_nas.spaces.nb201.space import NB201Space
+from lightning_nas.spaces.nb201.space import NB201Space, nb201_index
 from lightning_nas.spaces.network_spec import build_network, network_spec
 
 SPEC = DataSpec("digits", 10, 3, 16, crop_padding=2, flip=False)
@@ -63,7 +63,7 @@ def test_round_trip_logits_match(tmp_path: Path) -> None:
     assert np.abs(expected).max() > 1e-3  # a meaningful comparison
 
     rebuilt = json.loads(files["genotype"].read_text())
-    assert rebuilt["genotype"] == list(GENOTYPE) and rebuilt["nb201_index"] >= 0
+    assert rebuilt["genotype"] == list(GENOTYPE) and rebuilt["nb201_index"] == nb201_index(GENOTYPE)
     state = torch.load(files["state_dict"], map_location="cpu", weights_only=True)
     np.testing.assert_allclose(_logits(rebuilt, state, x), expected, atol=1e-5)
 
