@@ -302,6 +302,26 @@ def config_to_yaml(cfg: RunConfig) -> str:
     return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
 
 
+# Keys older versions wrote into config.yaml that no longer exist (section, key): dropped when a
+# recorded config is read back, so old run directories still report.
+REMOVED_KEYS = (("proxy", "log_every_n_steps"),)
+
+
 def config_from_yaml(path: Path) -> RunConfig:
-    cfg, _ = parse_config(["--config", str(path)], default_config=None)
+    """A run's recorded config (keys in REMOVED_KEYS are dropped with a warning)."""
+    import logging
+    import tempfile
+
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text()) or {}
+    dropped = [f"{s}.{k}" for s, k in REMOVED_KEYS if isinstance(data.get(s), dict) and data[s].pop(k, None) is not None]
+    if not dropped:
+        cfg, _ = parse_config(["--config", str(path)], default_config=None)
+        return cfg
+    logging.getLogger(__name__).warning("%s: ignoring keys this version no longer has: %s", path, ", ".join(dropped))
+    with tempfile.TemporaryDirectory() as tmp:
+        clean = Path(tmp) / "config.yaml"
+        clean.write_text(yaml.safe_dump(data, sort_keys=False))
+        cfg, _ = parse_config(["--config", str(clean)], default_config=None)
     return cfg

@@ -51,3 +51,16 @@ def test_pyproject_lists_every_package():
     listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     tree = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "lightning_nas").rglob("__init__.py")}
     assert listed == tree | {"lightning_nas.callbacks"}
+
+
+def test_a_recorded_config_with_a_removed_key_still_reads(tmp_path, caplog):
+    import yaml
+
+    from lightning_nas.config import RunConfig, config_from_yaml, config_to_yaml
+
+    data = yaml.safe_load(config_to_yaml(RunConfig(seed=7)))
+    data["proxy"]["log_every_n_steps"] = 5  # written by versions before it was removed
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data))
+    cfg = config_from_yaml(path)
+    assert cfg.seed == 7 and "log_every_n_steps" in caplog.text
