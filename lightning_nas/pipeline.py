@@ -83,14 +83,21 @@ def build_scorer(problem: Problem) -> Scorer:
     probe = select_probe_batch(dm.train_set(), dm.spec, reference, cfg.probe, cfg.seed, cfg.reference.bn_mode)
     feats = reference_features(reference, cfg.reference.taps, probe.x, cfg.reference.bn_mode)
     sample = problem.space.sample(random.Random(0))
-    if len(problem.space.tap_names(sample)) != len(feats):
+    taps = problem.space.taps(sample)
+    if len(taps) != len(feats):
         raise ConfigError(
             f"the reference taps {len(feats)} layers ({', '.join(cfg.reference.taps)}) but the space taps "
-            f"{len(problem.space.tap_names(sample))}; give reference.taps with the same count"
+            f"{len(taps)} ({', '.join(t.name for t in taps)}); give reference.taps with the same count"
         )
-    evaluator = RMIEvaluator(problem.space, probe, feats, cfg.proxy, cfg.seed)
+    evaluator = RMIEvaluator(problem.space, probe, feats, cfg.proxy, cfg.seed, threads=cfg.threads)
     info = {
         "reference": ref_info,
         "probe": {"digest": probe.digest(), "indices": probe.indices, "pool": cfg.probe.pool, "size": cfg.probe.batch_size},
+        "taps": {
+            "reference": [{"name": n, "shape": list(f.shape[1:])} for n, f in zip(cfg.reference.taps, feats, strict=True)],
+            "candidate": [{"name": t.name, "shape": list(t.shape)} for t in taps],  # of one sampled genotype
+        },
+        "threads_per_candidate": evaluator.threads,
+        "accelerator": cfg.proxy.accelerator,
     }
     return Scorer(evaluator, probe, info)

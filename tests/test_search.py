@@ -48,6 +48,10 @@ def test_tiny_search_end_to_end(tiny_cfg, tmp_path):
     assert {"generation", "genotype", "key", "rmi", "cka_0", "cka_2", "cost_flops", "fitness", "seconds", "cache_hit"} <= set(rows[0])
     for name in ("config.yaml", "versions.json", "setup.json", "checkpoint.json", "evaluations.jsonl"):
         assert (run / name).exists(), name
+    setup = json.loads((run / "setup.json").read_text())
+    c = cfg.space.C  # NB201 taps: ends of stages 1 and 2, and the last BN+ReLU
+    assert [tap["shape"][0] for tap in setup["taps"]["candidate"]] == [c, 2 * c, 4 * c]
+    assert len(setup["taps"]["reference"]) == 3 and setup["threads_per_candidate"] >= 1
     versions = json.loads((run / "versions.json").read_text())
     assert versions["torch"] and versions["deap"]
     assert "seed: 0" in (run / "config.yaml").read_text()
@@ -77,7 +81,7 @@ def test_infeasible_constraints_end_with_the_best_labelled_infeasible(tiny_cfg, 
     detectable only during the search, which ends with its best candidate labelled infeasible."""
     import numpy as np
 
-    from lightning_nas.costs.hw_nas_bench import HWNASBenchTable
+    from lightning_nas.tables.hw_nas_bench import HWNASBenchTable
 
     path = shared_file("hw-nas-bench", "nb201_hw_metrics.csv.gz")
     table = HWNASBenchTable.load(path)
