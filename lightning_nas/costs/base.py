@@ -1,4 +1,4 @@
-"""Cost models: cheap, pure functions of the genotype (DESIGN.md §4.3), run before any training.
+"""Cost models: cheap, pure functions of the genotype, run before any training.
 
 A cost model has a `name`, a `unit` and `cost(genotype)`; NaN means "no value" (e.g. HW-NAS-Bench has
 no EdgeTPU latency for 4,699 NB201 architectures), which the fitness treats as infeasible."""

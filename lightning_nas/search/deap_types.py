@@ -1,4 +1,4 @@
-"""DEAP's global `creator` classes, created once, here only (DESIGN.md §4.8).
+"""DEAP's global `creator` classes, created once, here only.
 
 An individual carries its genotype as an attribute (spaces define genotypes as plain hashable data,
 not lists), and a single maximised fitness value."""
