@@ -1,12 +1,5 @@
-"""`python -m lightning_nas.export RUN_DIR`: the fine-tuned winner for deployment, in `RUN_DIR/export/`:
-
-- `genotype.json`  the architecture (space config, data shape, genotype), enough to rebuild it
-- `state_dict.pt`  the trained weights (`torch.load` + `load_state_dict` on the rebuilt network)
-- `model.torchscript.pt`  TorchScript (traced, eval mode)
-- `model.onnx`  ONNX, opset 17 by default (`--opset`), dynamic batch axis, input `input`, output `logits`
-
-Each file is checked: TorchScript and ONNX (onnxruntime when importable, else `onnx.checker` only) must
-give the PyTorch logits within tolerance on a seeded batch of another size. `export.json` records it."""
+"""The export behind `python -m lightning_nas.export` (`lightning_nas/export/cli.py` documents the files):
+write genotype JSON, state_dict, TorchScript and ONNX, and check each against PyTorch's logits."""
 
 from __future__ import annotations
 

@@ -1,13 +1,5 @@
-"""`python -m lightning_nas.report RUN_DIR [RUN_DIR ...]`: report.md and PNG plots for finished runs.
-
-For each run, in its directory: `report.md` (settings, winner, search cost with device-hours, energy and
-CO2e estimates, fine-tuning and export results when present, top 10) and `generations.png` (fitness /
-RMI / cost per generation, best and mean), `rmi_vs_cost.png` (every evaluated candidate, the budget, the
-winner; cost is the main constraint's metric), `op_distribution.png` (operations of the final population
-and the top 10). For several runs
-also `compare.md` and the same plots overlaid (`compare_*.png`) in `--out` (default: `comparison/` next
-to the first run). Energy = power x device-hours x PUE; CO2e = energy x carbon intensity; defaults: 65 W
-per CPU, 300 W per GPU, PUE 1.0, 475 g CO2e/kWh (see lightning_nas.search_cost)."""
+"""report.md and its plots for finished runs, behind `python -m lightning_nas.report` (`lightning_nas/report.py`
+documents the command and the energy assumptions)."""
 
 from __future__ import annotations
 

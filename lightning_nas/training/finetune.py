@@ -1,15 +1,5 @@
-"""`python -m lightning_nas.finetune --run_dir RUN_DIR [overrides]`: train the winner of a search from
-scratch and evaluate it.
-
-Builds the full-size network of the run's best genotype (or `--arch ARCH`, an NB201 arch string or a
-genotype JSON) and trains it with a Lightning Trainer on the run's dataset (`--data.*` overrides it):
-NAS-Bench-201's recipe by default (SGD Nesterov momentum 0.9, lr 0.1 cosine to 0, weight decay 5e-4,
-batch 256, 200 epochs); `--finetune.preset quick` for a CPU; every setting a `--finetune.*` key.
-ModelCheckpoint (best and last) under RUN_DIR/finetune/checkpoints, LearningRateMonitor, TensorBoard
-under tb_logs/<run>/finetune, resumable from last.ckpt. Writes RUN_DIR/finetune.json (test top-1/top-5,
-best validation accuracy, epochs, wall time, params, FLOPs, costs under the search's cost models, the
-checkpoint, and for NB201 the benchmark's 200-epoch accuracy when `finetune.nb201_table` is given) and
-the exports (RUN_DIR/export, see `python -m lightning_nas.export`)."""
+"""The fine-tuning runner behind `python -m lightning_nas.finetune` (`lightning_nas/finetune.py` documents
+the command): choose the winner, build the module and Trainer, train, test, record finetune.json, export."""
 
 from __future__ import annotations
 
