@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lightning_nas.errors import ConfigError, check_choice
+from lightning_nas.spaces.base import NB201_BENCHMARK
 
 _NB201_DATASET_OF = {"cifar10": "cifar10", "cifar100": "cifar100", "imagenet16-120": "ImageNet16-120"}
 BENCHMARK_C, BENCHMARK_N = 16, 5
@@ -36,9 +37,9 @@ class BenchmarkLookup:
         return out
 
 
-def benchmark_lookup(ft: Any, space_name: str, data_name: str) -> BenchmarkLookup | None:
-    """None when there is nothing to look up (no table, or not an NB201 space)."""
-    if not ft.nb201_table or space_name != "nb201":
+def benchmark_lookup(ft: Any, benchmark: str | None, data_name: str) -> BenchmarkLookup | None:
+    """None when there is nothing to look up (no table, or a space not indexed by NAS-Bench-201)."""
+    if not ft.nb201_table or benchmark != NB201_BENCHMARK:
         return None
     from lightning_nas.tables.nb201_accuracy import DATASETS, FIELDS, NB201AccuracyTable
 

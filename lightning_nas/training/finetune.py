@@ -160,7 +160,7 @@ def run_finetune(cfg: RunConfig, target: Target, extra_callbacks: list[Callback]
     recipe = resolve_recipe(cfg.finetune, cfg.seed)
     problem = build_problem(cfg, check_budgets=False)
     check_split(recipe, problem.datamodule)
-    lookup = benchmark_lookup(recipe.cfg, problem.space.name, cfg.data.name)
+    lookup = benchmark_lookup(recipe.cfg, problem.space.benchmark, cfg.data.name)
     out_dir = Path(recipe.cfg.out_dir) if recipe.cfg.out_dir else target.run_dir / "finetune"
     setup = _setup(cfg, problem, target.genotype, recipe)
     ckpt = resume_path(out_dir, setup, recipe.cfg.resume)
