@@ -127,6 +127,23 @@ def test_reference_cache_key_holds_every_training_input(tmp_path, monkeypatch):
             ("init_args", {"width": 2}))),
     ]
     assert len({base, *variants}) == len(variants) + 1
+    threads = torch.get_num_threads()
+    torch.set_num_threads(threads + 1)
+    try:
+        assert cache_path(cfg, dm(), 0) != base  # trained at another thread count: another reference
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_a_reference_trained_here_follows_the_seed_not_the_global_rng(tmp_path):
+    dm = build_datamodule("digits", resolution=16)
+    weights = []
+    for i, draws in enumerate((0, 5)):
+        torch.rand(draws)  # whatever the process did before
+        model, info = build_reference(ReferenceConfig(train_epochs=1, cache_dir=str(tmp_path / str(i))), dm, seed=0)
+        assert not info["cached"]
+        weights.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    assert torch.equal(weights[0], weights[1])
 
 
 def test_references_of_two_image_trees_are_not_shared(tmp_path):

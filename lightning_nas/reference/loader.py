@@ -73,12 +73,13 @@ def load_weights(model: nn.Module, path: str | Path) -> None:
         raise ConfigError(f"checkpoint {path} does not fit the reference arch: {' '.join(first)}") from None
 
 
-CACHE_KEY_VERSION = 2  # bump when the training recipe changes in a way the key does not show
+CACHE_KEY_VERSION = 3  # bump when the training recipe changes in a way the key does not show
 
 
 def cache_key(cfg: ReferenceConfig, datamodule: Any, seed: int) -> dict[str, Any]:
     """Every input that changes a reference trained here: the data (name, spec, absolute root, the
-    train/validation split), the architecture and its init_args, the training recipe and the seed."""
+    train/validation split), the architecture and its init_args, the training recipe, the seed and, as
+    for proxy scores, the torch CPU thread count it trains at (floating-point sums depend on it)."""
     return {
         "version": CACHE_KEY_VERSION,
         "data": datamodule.identity(),
@@ -88,6 +89,7 @@ def cache_key(cfg: ReferenceConfig, datamodule: Any, seed: int) -> dict[str, Any
         "train_lr": cfg.train_lr,
         "train_batch_size": cfg.train_batch_size,
         "seed": seed,
+        "threads": torch.get_num_threads(),
     }
 
 
@@ -125,7 +127,9 @@ def train_reference(model: nn.Module, datamodule: Any, cfg: ReferenceConfig, see
 def build_reference(cfg: ReferenceConfig, datamodule: Any, seed: int) -> tuple[nn.Module, dict[str, Any]]:
     """The reference model with weights, and a record of where they came from (for the run directory)."""
     spec = datamodule.spec
-    model = build_architecture(cfg.arch, cfg.init_args, spec.num_classes, spec.in_channels)
+    with torch.random.fork_rng(devices=[]):  # the initial weights follow the seed, not the global RNG state
+        torch.manual_seed(seed)
+        model = build_architecture(cfg.arch, cfg.init_args, spec.num_classes, spec.in_channels)
     info: dict[str, Any] = {"arch": cfg.arch, "taps": list(cfg.taps), "bn_mode": cfg.bn_mode}
     if cfg.checkpoint:
         load_weights(model, cfg.checkpoint)
