@@ -44,10 +44,10 @@ class Search:
 
     @property
     def budgets(self) -> list[float]:
-        return [o.budget for o in self.objectives]  # type: ignore[misc]  # constraints always have one
+        return self.problem.budgets
 
     def costs(self, genotype: Genotype) -> list[float]:
-        return [o.cost(genotype) for o in self.objectives]
+        return self.problem.costs(genotype)
 
     def is_feasible(self, genotype: Genotype) -> bool:
         return feasible(self.costs(genotype), self.budgets)
