@@ -93,12 +93,12 @@ def cache_key(cfg: ReferenceConfig, datamodule: Any, seed: int) -> dict[str, Any
     }
 
 
-def cache_path(cfg: ReferenceConfig, datamodule: Any, seed: int) -> Path:
-    """The cached reference for `cache_key`: a readable prefix and a hash over the whole key."""
+def cache_path(cfg: ReferenceConfig, datamodule: Any, seed: int, key: dict[str, Any] | None = None) -> Path:
+    """The cached reference for `cache_key` (given, or computed): a readable prefix and a hash over the key."""
     import hashlib
     import json
 
-    key = cache_key(cfg, datamodule, seed)
+    key = key or cache_key(cfg, datamodule, seed)
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
     spec = datamodule.spec
     arch = cfg.arch.rsplit(".", 1)[-1]
@@ -135,7 +135,8 @@ def build_reference(cfg: ReferenceConfig, datamodule: Any, seed: int) -> tuple[n
         load_weights(model, cfg.checkpoint)
         info["checkpoint"] = str(Path(cfg.checkpoint).expanduser())
         return model, info
-    path = cache_path(cfg, datamodule, seed)
+    key = cache_key(cfg, datamodule, seed)
+    path = cache_path(cfg, datamodule, seed, key)
     if path.exists():
         load_weights(model, path)
         info.update(checkpoint=str(path), trained_here=True, cached=True, **_meta(path), **_splits(datamodule))
@@ -145,7 +146,6 @@ def build_reference(cfg: ReferenceConfig, datamodule: Any, seed: int) -> tuple[n
     acc = train_reference(model, datamodule, cfg, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    key = cache_key(cfg, datamodule, seed)
     torch.save({"state_dict": model.state_dict(), "test_acc": acc, "epochs": cfg.train_epochs, "seed": seed, "key": key}, tmp)
     tmp.replace(path)
     info.update(checkpoint=str(path), trained_here=True, cached=False, test_acc=acc, train_seconds=time.perf_counter() - start)

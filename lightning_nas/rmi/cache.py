@@ -80,11 +80,6 @@ def tensors_digest(tensors: list[torch.Tensor]) -> str:
     return h.hexdigest()[:24]
 
 
-def _space_signature(space: Any) -> dict[str, Any]:
-    """The space's settings that shape the proxy network (`SearchSpace.proxy_signature`)."""
-    return space.proxy_signature()
-
-
 # Proxy keys always hashed (accelerator too, see `score_hash`). A key added later is hashed only when it is
 # set away from its default, so adding a key whose default keeps the old behaviour does not invalidate
 # every cache (changing such a default, or what a key means, needs a SCORE_VERSION bump).
@@ -136,7 +131,7 @@ def score_hash(
     info = {k: v for k, v in (reference_info or {}).items() if k in ("arch", "taps", "bn_mode")}
     features = tensors_digest(reference_features)
     return _digest(
-        SCORE_VERSION, _space_signature(space), features, probe_digest, proxy_settings, seed, runtime, info
+        SCORE_VERSION, space.proxy_signature(), features, probe_digest, proxy_settings, seed, runtime, info
     )
 
 
@@ -161,9 +156,7 @@ class EvalCache:
         self._warned_versions: set[str | None] = set()
         try:
             self.conn = self._open()
-        except (
-            sqlite3.OperationalError
-        ) as err:  # locked, read-only, cannot open: not corruption, keep the file
+        except sqlite3.OperationalError as err:  # locked, read-only, cannot open: not corruption, keep the file
             raise ConfigError(
                 f"cannot use the evaluation cache {self.path}: {err}; set cache.path elsewhere or cache.enabled false"
             ) from None
