@@ -51,6 +51,8 @@ class ProxyConfig:
     """steps: N_train (100); beta: weight of the CKA term (0.8); SGD lr/momentum/weight decay
     (0.1/0.9/5e-4, constant lr); score_bn_mode: BN mode when scoring the trained candidate;
     accelerator: where the candidate trains (cpu | gpu | auto, Lightning's names; part of the score key).
+    candidates_per_gpu: candidates training at once on each GPU with accelerator gpu (the local backend
+    runs that many workers per visible GPU; Ray gives each candidate 1/candidates_per_gpu of a GPU).
     A candidate's last-step losses and per-layer CKA come back with its score (the search logs them)."""
 
     steps: int = 100
@@ -60,6 +62,7 @@ class ProxyConfig:
     weight_decay: float = 5e-4
     score_bn_mode: str = "train"
     accelerator: str = "cpu"
+    candidates_per_gpu: int = 1
 
 
 @dataclass
@@ -91,7 +94,13 @@ class GAConfig:
     per-gene uniform crossover); mutation_rate (0.1 per gene); elites (1); constraint_handling:
     penalty (the paper) | rejection (the baseline); max_rejection_draws: give up after this many draws
     in the whole run (initial population and every generation's children together); hall_of_fame_size:
-    the best distinct candidates kept across generations (results.json's hall_of_fame)."""
+    the best distinct candidates kept across generations (results.json's hall_of_fame).
+
+    How a generation's new candidates are evaluated (the results do not depend on it, only on the thread
+    count per candidate): backend serial (one after another in the search process, at `threads`) |
+    local (a pool of `workers` spawned processes on this machine, `threads_per_worker` torch threads
+    each; auto = CPU cores / threads_per_worker, or GPUs x proxy.candidates_per_gpu with accelerator
+    gpu) | ray (Ray tasks, see the `ray` section; auto = as many at once as the cluster can hold)."""
 
     population: int = 20
     generations: int = 100
@@ -102,6 +111,9 @@ class GAConfig:
     constraint_handling: str = "penalty"
     max_rejection_draws: int = 100_000
     hall_of_fame_size: int = 10
+    backend: str = "serial"
+    workers: int | str = "auto"
+    threads_per_worker: int = 1
 
     def validate(self) -> None:
         if self.population < 2:
@@ -120,6 +132,11 @@ class GAConfig:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"search.{name} must be in [0, 1], got {getattr(self, name)}")
         check_choice("search.constraint_handling", self.constraint_handling, ("penalty", "rejection"))
+        check_choice("search.backend", self.backend, ("serial", "local", "ray"))
+        if self.workers != "auto" and (isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1):
+            raise ConfigError(f"search.workers must be an integer >= 1 or 'auto', got {self.workers!r}")
+        if self.threads_per_worker < 1:
+            raise ConfigError(f"search.threads_per_worker must be >= 1, got {self.threads_per_worker}")
 
 
 @dataclass
@@ -231,6 +248,21 @@ class CacheConfig:
 
 
 @dataclass
+class RayConfig:
+    """The ray backend (`search.backend ray`; install with `pip install -e '.[ray]'`).
+    address: empty = start a local Ray on this machine; `auto` or `host:port` = join that cluster (its
+    nodes receive this package through Ray's runtime_env; a node with another lightning_nas or torch
+    version is refused). num_cpus / num_gpus: resources per candidate (default search.threads_per_worker
+    CPUs, and 1 / proxy.candidates_per_gpu of a GPU with accelerator gpu). dashboard: start Ray's
+    dashboard (bound to 127.0.0.1) when starting a local Ray."""
+
+    address: str = ""
+    num_cpus: float | None = None
+    num_gpus: float | None = None
+    dashboard: bool = False
+
+
+@dataclass
 class RunConfig:
     name: str = "search"
     seed: int = 0
@@ -243,6 +275,7 @@ class RunConfig:
     search: GAConfig = field(default_factory=GAConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
     run_dir: str | None = None
     threads: int | None = (
         None  # torch intra-op CPU threads (None: torch's default; 1 is faster on a busy machine)

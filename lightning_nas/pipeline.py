@@ -8,6 +8,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from lightning_nas.backends import check_execution, threads_per_candidate
 from lightning_nas.config import RunConfig
 from lightning_nas.costs import CostModel, build_cost_model
 from lightning_nas.costs.objective import Objective
@@ -51,7 +52,7 @@ class Scorer:
 
 
 def build_problem(cfg: RunConfig, check_budgets: bool = True) -> Problem:
-    cfg.search.validate()
+    check_execution(cfg)
     if cfg.reference.checkpoint:
         check_path("reference checkpoint", cfg.reference.checkpoint)
     check_choice("reference.bn_mode", cfg.reference.bn_mode, ("train", "eval"))
@@ -89,7 +90,7 @@ def build_scorer(problem: Problem) -> Scorer:
             f"the reference taps {len(feats)} layers ({', '.join(cfg.reference.taps)}) but the space taps "
             f"{len(taps)} ({', '.join(t.name for t in taps)}); give reference.taps with the same count"
         )
-    evaluator = RMIEvaluator(problem.space, probe, feats, cfg.proxy, cfg.seed, threads=cfg.threads)
+    evaluator = RMIEvaluator(problem.space, probe, feats, cfg.proxy, cfg.seed, threads=threads_per_candidate(cfg))
     info = {
         "reference": ref_info,
         "probe": {"digest": probe.digest(), "indices": probe.indices, "pool": cfg.probe.pool, "size": cfg.probe.batch_size},

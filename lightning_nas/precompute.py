@@ -1,7 +1,10 @@
 """`python -m lightning_nas.precompute --config FILE [--limit N --sample_seed S --threads T]`: score many or
 all architectures of a finite search space into the persistent evaluation cache (cfg.cache), so that
 multi-seed searches and benchmarks become look-ups. Resumable: keys already in the cache are skipped,
-and every score is stored as soon as it is computed. A tqdm progress bar shows the rate and the ETA."""
+and every score is stored as soon as it is computed. Candidates are scored by the search's backends
+(`--search.backend local --search.workers 8`, or ray), at the same thread count per candidate as a
+search with those settings, so a search finds these scores. A failing architecture is reported and
+left out of the cache. A tqdm progress bar shows the rate and the ETA."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from lightning_nas.config import apply_threads, parse_config
 from lightning_nas.errors import ConfigError, cli_entry
 
 if TYPE_CHECKING:
+    from lightning_nas.backends import Backend
     from lightning_nas.rmi.cache import RunCache
     from lightning_nas.spaces.base import Genotype, SearchSpace
 
@@ -38,16 +42,28 @@ def _add_args(parser: Any) -> None:
     parser.add_argument("--sample_seed", type=int, default=0, help="seed of the order in which archs are scored")
 
 
-def precompute(cache: RunCache, evaluate: Any, keys: list[str], genotypes: list[Genotype], progress: bool = True) -> dict[str, int]:
-    """Score every genotype whose key is not cached yet; returns counts of scored and skipped."""
+def precompute(
+    cache: RunCache, backend: Backend, keys: list[str], genotypes: list[Genotype], progress: bool = True
+) -> dict[str, int]:
+    """Score every genotype whose key is not cached yet (stored as each score arrives); returns counts of
+    scored, failed and skipped."""
     from tqdm import tqdm
+
+    from lightning_nas.backends import CandidateFailure
 
     done = cache.cache.keys(cache.space, cache.shash)
     todo = [(k, g) for k, g in zip(keys, genotypes, strict=True) if k not in done]
-    bar = tqdm(todo, total=len(todo), desc="precompute", unit="arch", disable=not progress, file=sys.stderr)
-    for key, genotype in bar:
-        cache.store(key, evaluate(genotype))
-    return {"scored": len(todo), "skipped": len(keys) - len(todo), "total": len(keys)}
+    failed = 0
+    with tqdm(total=len(todo), desc="precompute", unit="arch", disable=not progress, file=sys.stderr) as bar:
+        for j, outcome in backend.map([g for _, g in todo]):
+            key = todo[j][0]
+            if isinstance(outcome, CandidateFailure):
+                failed += 1
+                bar.write(f"precompute: {key} failed twice, not cached: {outcome.error}", file=sys.stderr)
+            else:
+                cache.store(key, outcome)
+            bar.update()
+    return {"scored": len(todo) - failed, "failed": failed, "skipped": len(keys) - len(todo), "total": len(keys)}
 
 
 @cli_entry
@@ -56,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     apply_threads(cfg)
     if not cfg.cache.enabled:
         raise ConfigError("cache.enabled is false: precompute writes into the persistent cache; set --cache.enabled true")
+    from lightning_nas.backends import build_backend
     from lightning_nas.pipeline import build_problem, build_scorer
     from lightning_nas.rmi.cache import open_run_cache
 
@@ -63,13 +80,22 @@ def main(argv: list[str] | None = None) -> int:
     genotypes = sample_genotypes(problem.space, ns.get("limit"), ns.get("sample_seed", 0))
     keys = [problem.space.key(g) for g in genotypes]
     start = time.perf_counter()
-    scorer = build_scorer(problem)
-    cache = open_run_cache(cfg, scorer, problem.space)
-    assert cache is not None
-    counts = precompute(cache, scorer.evaluator.evaluate, keys, genotypes)
+    backend = build_backend(cfg)
+    try:
+        scorer = build_scorer(problem)
+        backend.start(scorer.evaluator)
+        cache = open_run_cache(cfg, scorer, problem.space)
+        assert cache is not None
+        counts = precompute(cache, backend, keys, genotypes)
+    except KeyboardInterrupt:
+        print("interrupted; every score computed so far is cached: run the same command to continue", file=sys.stderr)
+        return 130
+    finally:
+        backend.close()
+    failed = f"{counts['failed']} failed (not cached), " if counts["failed"] else ""
     print(
-        f"precompute: {counts['scored']} scored, {counts['skipped']} already cached, {counts['total']} in all; "
-        f"cache {cache.cache.path} (score hash {cache.shash}); {time.perf_counter() - start:.1f}s"
+        f"precompute: {counts['scored']} scored, {failed}{counts['skipped']} already cached, {counts['total']} in all "
+        f"({backend.name} backend); cache {cache.cache.path} (score hash {cache.shash}); {time.perf_counter() - start:.1f}s"
     )
     return 0
 

@@ -60,12 +60,14 @@ class RMIEvaluator:
         cfg: ProxyConfig,
         seed: int,
         threads: int | None = None,
+        device_index: int | None = None,
     ) -> None:
         self.space, self.probe, self.reference_features = space, probe, reference_features
         self.cfg, self.seed = cfg, seed
         self.threads = int(threads) if threads is not None else torch.get_num_threads()
         if self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
+        self.device_index = device_index  # the GPU a worker trains on (None: Lightning's first one)
 
     def build(self, genotype: Genotype) -> CandidateModule:
         """The untrained candidate. Draws from the global RNG: `evaluate` calls it inside a forked RNG."""
@@ -87,7 +89,8 @@ class RMIEvaluator:
             if c.steps > 0:
                 loader = DataLoader(_RepeatedBatch(self.probe.x, self.probe.y, c.steps), batch_size=None)
                 with quiet_lightning():
-                    trainer = silent_trainer(max_steps=c.steps, accelerator=c.accelerator)
+                    devices = [self.device_index] if self.device_index is not None and c.accelerator != "cpu" else 1
+                    trainer = silent_trainer(max_steps=c.steps, accelerator=c.accelerator, devices=devices)
                     trainer.fit(module, train_dataloaders=loader)
             cka = module.cpu().score(self.probe.x, c.score_bn_mode)
         return ProxyResult(

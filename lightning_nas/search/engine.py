@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lightning_nas.backends import Backend, build_backend
 from lightning_nas.config import RunConfig, config_to_yaml
 from lightning_nas.errors import ConfigError
 from lightning_nas.pipeline import Problem, build_problem, build_scorer
@@ -90,6 +91,7 @@ class Search:
             "feasible": feasible(costs, self.budgets),
             "seconds": entry["seconds"] if fresh else 0.0,
             "cache_hit": not fresh,
+            **({"error": entry["error"]} if entry.get("error") else {}),
         }
 
     def _on_generation(self, state: GAState, _individuals: list[Any], record: dict[str, Any]) -> None:
@@ -140,11 +142,19 @@ class Search:
         return None
 
     def run(self) -> dict[str, Any]:
+        backend = build_backend(self.cfg)  # connects to Ray, if asked, before anything is written
+        try:
+            return self._run(backend)
+        finally:
+            backend.close()
+
+    def _run(self, backend: Backend) -> dict[str, Any]:
         state = self._open_run_dir()
         scorer = build_scorer(self.problem)
+        backend.start(scorer.evaluator)
         persistent = open_run_cache(self.cfg, scorer, self.space)
-        self.scorer = CandidateScorer(self.space, scorer.evaluator, self.records, persistent)
-        write_json(self.run_dir / "setup.json", {"seed": self.cfg.seed, **scorer.info})
+        self.scorer = CandidateScorer(self.space, backend, self.records, persistent)
+        write_json(self.run_dir / "setup.json", {"seed": self.cfg.seed, **scorer.info, **_backend_info(backend)})
         ga = GeneticAlgorithm(
             self.space, self.cfg.search, self.evaluate_population, self.is_feasible, self._on_generation
         )
@@ -167,6 +177,10 @@ class Search:
         for cb in self.callbacks:
             cb.on_search_end(self, results)
         return results
+
+
+def _backend_info(backend: Backend) -> dict[str, Any]:
+    return {"backend": backend.name, "workers": getattr(backend, "workers", getattr(backend, "max_inflight", 1))}
 
 
 def recorded_config(cfg: RunConfig) -> RunConfig:

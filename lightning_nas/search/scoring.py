@@ -1,6 +1,9 @@
-"""Score the genotypes a generation needs: the run's own records first, then the persistent cache,
-then the RMI proxy. `score_new` takes a batch of distinct keys not yet in the run's records (the seam
-where parallel or distributed evaluation plugs in); results are recorded as they arrive."""
+"""Score the genotypes a generation needs. `score_new` takes the distinct keys the run has not scored
+yet; in the search process it looks each one up in the persistent cache, then hands the rest to the
+evaluation backend as one batch (serial, local workers or Ray: `lightning_nas.backends`) and records
+each result the moment it arrives (evaluations.jsonl), so a kill loses only candidates in flight.
+A candidate that failed twice is recorded with its error and RMI None (the search gives it the worst
+fitness its costs allow); failures never enter the persistent cache."""
 
 from __future__ import annotations
 
@@ -8,49 +11,55 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from lightning_nas.backends import Backend, CandidateFailure
 from lightning_nas.rmi.cache import RunCache
-from lightning_nas.rmi.evaluator import ProxyResult, RMIEvaluator
+from lightning_nas.rmi.evaluator import ProxyResult
 from lightning_nas.search.records import RunRecords
 from lightning_nas.spaces.base import Genotype, SearchSpace
 
 
 class CandidateScorer:
     def __init__(
-        self, space: SearchSpace, evaluator: RMIEvaluator, records: RunRecords, persistent: RunCache | None
+        self, space: SearchSpace, backend: Backend, records: RunRecords, persistent: RunCache | None
     ) -> None:
-        self.space, self.evaluator, self.records, self.persistent = space, evaluator, records, persistent
-
-    def _proxy(self, genotype: Genotype, key: str) -> tuple[ProxyResult, bool]:
-        """(score, came from the persistent cache)."""
-        result = self.persistent.lookup(key) if self.persistent else None
-        if result is not None:
-            return result, True
-        result = self.evaluator.evaluate(genotype)
-        if self.persistent:
-            self.persistent.store(key, result)
-        return result, False
+        self.space, self.backend, self.records, self.persistent = space, backend, records, persistent
 
     def score_new(
         self, genotypes: Sequence[Genotype], costs: Sequence[Sequence[float]]
     ) -> list[dict[str, Any]]:
-        """Entries for genotypes this run has not scored (distinct keys); a genotype without a cost value
-        is infeasible whatever its RMI and is not trained."""
-        out = []
-        for genotype, cost in zip(genotypes, costs, strict=True):
-            key = self.space.key(genotype)
-            entry: dict[str, Any] = {"key": key, "genotype": self.space.to_json(genotype), "trained": False}
+        """Entries for genotypes this run has not scored (distinct keys), in the order given; a genotype
+        without a cost value is infeasible whatever its RMI and is not trained."""
+        entries: list[dict[str, Any] | None] = [None] * len(genotypes)
+        to_train: list[int] = []
+        for i, (genotype, cost) in enumerate(zip(genotypes, costs, strict=True)):
             if any(math.isnan(c) for c in cost):
-                entry.update(rmi=None, cka=None, seconds=0.0, losses={})
+                entries[i] = self._record(genotype, rmi=None, cka=None, seconds=0.0, losses={})
+                continue
+            cached = self.persistent.lookup(self.space.key(genotype)) if self.persistent else None
+            if cached is None:
+                to_train.append(i)
             else:
-                result, hit = self._proxy(genotype, key)
-                entry.update(
-                    persistent_hit=hit,
-                    trained=not hit,
-                    rmi=result.rmi,
-                    cka=result.cka,
-                    seconds=result.seconds,
-                    losses=result.losses,
-                )
-            self.records.add_entry(entry)
-            out.append(entry)
-        return out
+                entries[i] = self._record(genotype, **_fields(cached), persistent_hit=True)
+        batch = [genotypes[i] for i in to_train]
+        for j, outcome in self.backend.map(batch):
+            i = to_train[j]
+            if isinstance(outcome, CandidateFailure):
+                entries[i] = self._record(
+                    genotypes[i], trained=True, rmi=None, cka=None, seconds=0.0, losses={},
+                    error=outcome.error, attempts=outcome.attempts,
+                )  # fmt: skip
+                continue
+            if self.persistent:
+                self.persistent.store(self.space.key(genotypes[i]), outcome)
+            entries[i] = self._record(genotypes[i], **_fields(outcome), trained=True)
+        return entries  # type: ignore[return-value]  # every position is filled
+
+    def _record(self, genotype: Genotype, **fields: Any) -> dict[str, Any]:
+        entry: dict[str, Any] = {"key": self.space.key(genotype), "genotype": self.space.to_json(genotype)}
+        entry.update({"trained": False, "persistent_hit": False, **fields})
+        self.records.add_entry(entry)
+        return entry
+
+
+def _fields(result: ProxyResult) -> dict[str, Any]:
+    return {"rmi": result.rmi, "cka": result.cka, "seconds": result.seconds, "losses": result.losses}

@@ -1,0 +1,63 @@
+"""What every backend shares: the protocol, the failure record and the checked call that scores one
+candidate (a non-finite RMI counts as a failure, so it is retried and never cached)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from lightning_nas.rmi.evaluator import ProxyResult, RMIEvaluator
+    from lightning_nas.spaces.base import Genotype
+
+ATTEMPTS = 2  # a failing candidate is tried once more (on a fresh worker where there are workers)
+
+
+@dataclass
+class CandidateFailure:
+    """A candidate that could not be scored after `attempts` tries; `error` is the last one's text."""
+
+    error: str
+    attempts: int = ATTEMPTS
+
+
+Outcome = "ProxyResult | CandidateFailure"
+
+
+class NonFiniteScore(RuntimeError):
+    """The candidate trained but its RMI is NaN or infinite (diverged)."""
+
+
+class Backend(Protocol):
+    name: str
+
+    def start(self, evaluator: RMIEvaluator) -> None:
+        """Give the backend what every worker needs (the evaluator: space, probe batch, reference
+        features, proxy settings); sent to each worker once."""
+
+    def map(self, genotypes: Sequence[Genotype]) -> Iterator[tuple[int, ProxyResult | CandidateFailure]]:
+        """Score `genotypes`; yield (position, outcome) in the order results arrive."""
+
+    def close(self) -> None:
+        """Stop every worker (also on Ctrl-C); idempotent."""
+
+
+def score_checked(evaluator: RMIEvaluator, genotype: Genotype) -> ProxyResult:
+    """`evaluator.evaluate(genotype)`, raising NonFiniteScore when the RMI or a CKA is not finite."""
+    from lightning_nas.backends import faults
+
+    make_nan = faults.maybe_inject(evaluator.space.key(genotype))
+    result = evaluator.evaluate(genotype)
+    if make_nan:
+        result.rmi = math.nan
+    if not all(math.isfinite(v) for v in [result.rmi, *result.cka]):
+        raise NonFiniteScore(f"non-finite score (RMI {result.rmi}, CKA {result.cka})")
+    return result
+
+
+def error_text(exc: BaseException) -> str:
+    """One line: the exception's type and message."""
+    text = " ".join(str(exc).split()) or "(no message)"
+    return f"{type(exc).__name__}: {text}"[:500]
