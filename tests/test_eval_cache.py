@@ -107,6 +107,8 @@ def test_a_proxy_key_added_later_only_counts_when_set() -> None:
     base = score_hash(space, feats, "p", ProxyConfig(), 0, threads=1)
     assert score_hash(space, feats, "p", Later(), 0, threads=1) == base
     assert score_hash(space, feats, "p", Later(grad_clip=1.0), 0, threads=1) != base
+    # where candidates run is not what a score is: GPUs shared by 8 candidates give the same scores
+    assert score_hash(space, feats, "p", ProxyConfig(candidates_per_gpu=8), 0, threads=1) == base
 
 
 def test_ofa_score_hash_is_stable_across_network_builds() -> None:

@@ -122,10 +122,23 @@ def _connect(cfg: RunConfig, max_inflight: int | None, num_cpus: float) -> None:
 
         kwargs["runtime_env"] = {"py_modules": [str(Path(lightning_nas.__file__).parent)]}
     try:
+        if address not in (None, "auto"):
+            _check_reachable(address)  # Ray itself retries an unreachable address for minutes
         ray.init(address=address, **kwargs)
-    except (ConnectionError, RuntimeError, ValueError) as err:
+    except (ConnectionError, OSError, RuntimeError, ValueError) as err:
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise ConfigError(
             f"cannot reach a Ray cluster at ray.address {cfg.ray.address!r} ({first}); start one with `ray start "
             "--head` and give its address, `auto` for the local one, or leave ray.address empty to start Ray here"
         ) from None
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Open (and close) a TCP connection to `host:port` (or `ray://host:port`)."""
+    import socket
+
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError(f"expected host:port, got {address!r}")
+    with socket.create_connection((host, int(port)), timeout=timeout):
+        pass

@@ -41,11 +41,16 @@ def init_local_worker(evaluator: RMIEvaluator, parent_pid: int, slot: Any, gpus:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent(parent_pid)
     if gpus:
-        with slot.get_lock():
-            index, slot.value = slot.value, slot.value + 1
-        evaluator.device_index = index % gpus
+        evaluator.device_index = take_gpu(slot, gpus)
     torch.set_num_threads(evaluator.threads)
     _EVALUATORS["local"] = evaluator
+
+
+def take_gpu(slot: Any, gpus: int) -> int:
+    """The GPU of the next worker to start: round-robin over `gpus` by a counter shared by the pool."""
+    with slot.get_lock():
+        index, slot.value = slot.value, slot.value + 1
+    return index % gpus
 
 
 def score_local(genotype: Genotype) -> ProxyResult:

@@ -84,11 +84,13 @@ def tensors_digest(tensors: list[torch.Tensor]) -> str:
 # set away from its default, so adding a key whose default keeps the old behaviour does not invalidate
 # every cache (changing such a default, or what a key means, needs a SCORE_VERSION bump).
 _PROXY_KEYS = ("steps", "beta", "lr", "momentum", "weight_decay", "score_bn_mode")
+# Proxy keys that say where candidates run, not what a score is: never hashed.
+_EXECUTION_KEYS = ("accelerator", "candidates_per_gpu")  # accelerator: a key of its own in score_hash
 
 
 def _proxy_signature(settings: dict[str, Any], proxy: Any) -> dict[str, Any]:
     defaults = {f.name: f.default for f in fields(proxy)} if is_dataclass(proxy) else {}
-    settings = {k: v for k, v in settings.items() if k != "accelerator"}  # a key of its own
+    settings = {k: v for k, v in settings.items() if k not in _EXECUTION_KEYS}
     return {k: v for k, v in settings.items() if k in _PROXY_KEYS or k not in defaults or v != defaults[k]}
 
 
