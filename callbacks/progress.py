@@ -1,4 +1,5 @@
-"""Print one line per generation and a summary at the end."""
+"""Print one line per generation (with the rate new candidates were scored at, whatever the backend,
+and the ETA of the whole search from the mean generation time so far) and a summary at the end."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from lightning_nas.callbacks.base import SearchCallback
 class ConsoleProgress(SearchCallback):
     def __init__(self, stream: Any = None) -> None:
         self.stream = stream or sys.stdout
+        self.generation_seconds: list[float] = []
 
     def _print(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
@@ -30,8 +32,17 @@ class ConsoleProgress(SearchCallback):
         self._print(
             f"gen {generation + 1:>3}/{search.cfg.search.generations}  best {s['best_fitness']:.4f}  "
             f"mean {s['mean_fitness']:.4f}  rmi {s['best_rmi']:.4f}  {costs}  "
-            f"feasible {s['feasible_fraction']:.0%}  new {s['new']}  cache hits {s['cache_hits']}  {s['seconds']:.1f}s"
+            f"feasible {s['feasible_fraction']:.0%}  new {s['new']}  cache hits {s['cache_hits']}  {s['seconds']:.1f}s  "
+            f"{s['new'] / max(s['seconds'], 1e-9):.2f} cand/s  ETA {self._eta(search, generation, s['seconds'])}"
         )
+
+    def _eta(self, search: Any, generation: int, seconds: float) -> str:
+        """Remaining generations x the mean generation time of this session (a resumed run starts over)."""
+        self.generation_seconds.append(seconds)
+        left = search.cfg.search.generations - (generation + 1)
+        eta = left * sum(self.generation_seconds) / len(self.generation_seconds)
+        minutes, secs = divmod(round(eta), 60)
+        return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
 
     def on_search_end(self, search: Any, r: dict[str, Any]) -> None:
         best = r["best"]

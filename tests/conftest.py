@@ -35,6 +35,7 @@ def tiny_overrides(tmp_path: Path) -> list[str]:
         "--cost.budget", "12",
         "--search.population", "4",
         "--search.generations", "2",
+        "--search.backend", "serial",  # the quick start's local workers are tested in test_backends.py
         "--runs_root", str(tmp_path / "runs"),
         "--tb_logs", str(tmp_path / "tb_logs"),
     ]  # fmt: skip

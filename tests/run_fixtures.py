@@ -17,6 +17,7 @@ from lightning_nas.config import RunConfig, parse_config
 TINY = [
     "--search.population", "4",
     "--search.generations", "2",
+    "--search.backend", "serial",  # the quick start's local workers are tested in test_backends.py
     "--proxy.steps", "5",
     "--space.C", "4",
     "--space.N", "1",

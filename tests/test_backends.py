@@ -278,3 +278,57 @@ def test_precompute_with_workers_stores_the_serial_scores(tmp_path, capsys) -> N
             stored[name] = dict(cache.conn.execute("SELECT key || score_hash, rmi FROM scores"))
     assert stored["serial"].keys() == stored["local"].keys()  # the same score key: threads per candidate 1
     assert all(stored["serial"][k] == pytest.approx(v, abs=1e-6) for k, v in stored["local"].items())
+
+
+def test_costs_are_never_priced_while_candidates_train(tmp_path, monkeypatch) -> None:
+    """Timing-based costs (measured latency) must not run while workers load the cores: every genotype
+    is priced in the search process before its generation is dispatched."""
+    import lightning_nas.search.engine as engine
+    from lightning_nas.backends.serial import SerialBackend
+
+    events: list[str] = []
+
+    class Spy(SerialBackend):
+        def map(self, genotypes):
+            events.append("dispatch")
+            yield from super().map(genotypes)
+            events.append("done")
+
+    monkeypatch.setattr(engine, "build_backend", lambda cfg: Spy())
+    search = Search(tiny_config(tmp_path, "--cache.enabled", "false"), callbacks=[])
+    priced = search.problem.costs
+    monkeypatch.setattr(search.problem, "costs", lambda g: events.append("cost") or priced(g))
+    search.run()
+    assert events.count("dispatch") == events.count("done") == 2 and "cost" in events
+    busy = False
+    for event in events:
+        assert not (busy and event == "cost"), events
+        busy = {"dispatch": True, "done": False}.get(event, busy)
+
+
+def _descendants(pid: int) -> set[int]:
+    out, todo = set(), [pid]
+    while todo:
+        try:
+            kids = _children(todo.pop())
+        except FileNotFoundError:
+            continue
+        out |= kids
+        todo += list(kids)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+def test_kill_9_with_ray_leaves_no_candidate_running(tmp_path) -> None:
+    """Ray's own processes (gcs, raylet, workers) share the fate of the search that started them; its
+    dashboard and runtime-env agents follow within Ray's parent check (about a minute)."""
+    proc = _start_search(tmp_path, "ray", "--search.backend", "ray", "--proxy.steps", "400")
+    deadline = time.time() + 300
+    while time.time() < deadline and not (tmp_path / "ray" / "evaluations.jsonl").exists():
+        time.sleep(0.2)
+    ray_procs = _descendants(proc.pid)
+    assert len(ray_procs) >= 4, ray_procs
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    assert _gone(ray_procs, seconds=240), "Ray processes outlived the killed search"
