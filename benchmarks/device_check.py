@@ -16,10 +16,19 @@
    (local backend, one worker per core, 1 thread each): |RMI_gpu - RMI_cpu| (median, max) and Kendall tau
    between the two rankings, over the archs both sides finished (a C16/N5 candidate takes about a minute
    on one CPU core, so a short cap may leave the CPU side with one worker-wave of archs).
+3. `trainer_overhead`: the per-candidate Lightning Trainer's overhead on a GPU-sized step, by
+   `benchmarks/bench_overhead.py`'s comparison on the GPU: one fixed candidate on the paper profile's proxy
+   network (NB201 C16/N5, 100 steps) trained by `RMIEvaluator` (a Lightning Trainer, accelerator gpu) and by
+   a plain PyTorch loop on the same CUDA device (synchronised before each timer reading), same seeds,
+   interleaved, a few repeats (`--repeats`, default 3), at probe batch 32 and then 256 (`--batches`) of
+   seeded random CIFAR-10-shaped 3x32x32 inputs. Per batch size: Lightning and plain-loop seconds (medians),
+   their ratio (median, min, max over the repeats) and whether the two RMIs agree to 1e-4 in every repeat.
+   A repeat or batch size that its predecessor says would pass the cap is not started (and said so).
 
 A section that reaches its time cap (`--cap_s`) stops at once (its workers are killed) and reports what
 it finished. `--dry-run` runs the same code on the CPU at toy size (C4/N1 network, 3 steps, population 4,
-1 generation, 3 archs, a 200-image subset of the CIFAR-10 JPEGs) in seconds: what the tests run.
+1 generation, 3 archs, a 200-image subset of the CIFAR-10 JPEGs; trainer_overhead at batches 16 and 32,
+2 repeats) in seconds: what the tests run.
 
     benchmarks/device_check.sh                    # on the GPU machine: every section, <= 6 min
     python benchmarks/device_check.py --section gpu_cpu_rmi --cap_s 120 --out /tmp/d   # one section
@@ -48,8 +57,9 @@ from typing import Any
 
 from _common import CIFAR_DIR, CONFIG, REPO, RESULTS
 
-SECTIONS = ("search_throughput", "gpu_cpu_rmi")
-# Later sections go below these two, in the same form (a function `section_<name>(args, prof, deadline)`
+SECTIONS = ("search_throughput", "gpu_cpu_rmi", "trainer_overhead")
+NEEDS_IMAGES = ("search_throughput", "gpu_cpu_rmi")  # trainer_overhead trains on random CIFAR-shaped inputs
+# Later sections go below these, in the same form (a function `section_<name>(args, prof, deadline)`
 # returning a JSON-able dict, an entry in SECTIONS and a line in device_check.sh), e.g.:
 #   - RMI table chunk: the paper-profile RMI of a slice of the NB201 space on the GPU (not written yet);
 #   - own-device latency table: measured latency of NB201 cells on this GPU (not written yet).
@@ -64,18 +74,21 @@ PROFILES: dict[str, dict[str, Any]] = {
     "paper": {
         "extra": ("--space.C", "16", "--space.N", "5", "--proxy.steps", "100", "--search.population", "20"),
         "accelerator": "gpu", "cpg": (8, 4, 1), "generations": 2, "workers": "auto", "archs": 24, "gpu_cpg": 8,
+        "overhead": {"C": 16, "N": 5, "steps": 100, "batches": (32, 256), "repeats": 3},
     },
     "dry": {
         "extra": ("--space.C", "4", "--space.N", "1", "--proxy.steps", "3", "--search.population", "4",
                   "--probe.pool", "64", "--probe.batch_size", "16"),
         "accelerator": "cpu", "cpg": (8, 4, 1), "generations": 1, "workers": "1", "archs": 3, "gpu_cpg": 8,
+        "overhead": {"C": 4, "N": 1, "steps": 3, "batches": (16, 32), "repeats": 2},
     },
 }  # fmt: skip
 
 
 # ---- data ----------------------------------------------------------------------------------------
-def find_shared(given: str | None) -> Path:
-    """The benchmark data folder: --shared, $LNAS_SHARED_DATA, ../shared/data, ./shared/data, ./.device-data."""
+def find_shared(given: str | None, images: bool = True) -> Path:
+    """The benchmark data folder: --shared, $LNAS_SHARED_DATA, ../shared/data, ./shared/data, ./.device-data.
+    `images` False: the CIFAR-10 tarball is not needed (trainer_overhead needs only the reference)."""
     candidates = [
         given,
         os.environ.get("LNAS_SHARED_DATA"),
@@ -84,10 +97,10 @@ def find_shared(given: str | None) -> Path:
         REPO / ".device-data",
     ]
     for c in candidates:
-        if c and (Path(c) / TARBALL).exists() and (Path(c) / REFERENCE).exists():
+        if c and (not images or (Path(c) / TARBALL).exists()) and (Path(c) / REFERENCE).exists():
             return Path(c)
     raise SystemExit(
-        f"error: no benchmark data folder with {TARBALL} and {REFERENCE} (looked at --shared, $LNAS_SHARED_DATA, "
+        f"error: no benchmark data folder with {f'{TARBALL} and ' if images else ''}{REFERENCE} (looked at --shared, $LNAS_SHARED_DATA, "
         f"{REPO.parent / 'shared' / 'data'}, {REPO / 'shared' / 'data'}, {REPO / '.device-data'})"
     )
 
@@ -440,6 +453,82 @@ def section_gpu_cpu_rmi(args: Any, prof: dict[str, Any], deadline: float) -> dic
             "gpu": gpu_info, "cpu": cpu_info, "rows": rows, "config": {"extra": list(prof["extra"]), "accelerator": prof["accelerator"]}}  # fmt: skip
 
 
+# ---- section 3: Lightning Trainer overhead on the GPU --------------------------------------------
+RMI_TOL = 1e-4
+
+
+def overhead_setting(rows: list[dict[str, Any]], summary: dict[str, Any], batch: int) -> dict[str, Any]:
+    """One batch size's result from bench_overhead.compare's rows and summary: the summary's medians and
+    ratios, and whether the two RMIs agree to RMI_TOL in every repeat (None: no repeat done)."""
+    diffs = [abs(r["rmi_lightning"] - r["rmi_plain"]) for r in rows]
+    top = max(diffs) if diffs else None
+    return {**summary, "batch": batch, "rmi_max_abs_diff": top, "rmi_agree": top <= RMI_TOL if diffs else None,
+            "rmi_lightning": sorted({r["rmi_lightning"] for r in rows}), "rmi_plain": sorted({r["rmi_plain"] for r in rows}),
+            "rows": rows}  # fmt: skip
+
+
+def overhead_line(s: dict[str, Any], where: str) -> str:
+    """The printed line of one batch size (what the tests match)."""
+    head = f"trainer_overhead: C{s['C']} N{s['N']} batch {s['batch']}, {s['steps']} steps on {where}"
+    if not s["repeats"]:
+        return f"{head}: SKIPPED ({s.get('skipped', 'no repeat fitted before the time cap')})"
+    agree = "agrees" if s["rmi_agree"] else "DIFFERS"
+    return (
+        f"{head}, {s['repeats']} repeat(s): lightning {s['lightning_median_s']:.3f} s, plain {s['plain_median_s']:.3f} s, "
+        f"ratio {s['ratio_median']:.3f} (min {s['ratio_min']:.3f}, max {s['ratio_max']:.3f}); "
+        f"RMI {agree} (max |diff| {s['rmi_max_abs_diff']:.1e}, tolerance {RMI_TOL:.0e})"
+    )
+
+
+def section_trainer_overhead(args: Any, prof: dict[str, Any], deadline: float) -> dict[str, Any]:
+    import bench_overhead
+
+    o = prof["overhead"]
+    gpu = prof["accelerator"] == "gpu"
+    where = "cuda:0" if gpu else "cpu"
+    batches = list(args.batches or o["batches"])
+    repeats = args.repeats or o["repeats"]
+    settings: list[dict[str, Any]] = []
+    estimate = 0.0  # seconds a batch size takes (warm-up + one repeat), from the one before
+    for batch in batches:
+        left = deadline - time.monotonic()
+        if left <= 0 or estimate > left:
+            why = (
+                "the batch before ran no repeat" if math.isinf(estimate) else f"about {estimate:.0f} s needed"
+            )
+            s = {"C": o["C"], "N": o["N"], "steps": o["steps"], "batch": batch, "repeats": 0,
+                 "skipped": f"{why}, {max(left, 0):.0f} s of the cap left"}  # fmt: skip
+            settings.append(s)
+            print(overhead_line(s, where), flush=True)
+            continue
+        start = time.monotonic()
+        rows: list[dict[str, Any]] = []
+        summary: dict[str, Any] | None = None
+        # compare() starts no repeat that the one before says would pass `deadline`; the Cap is the backstop
+        with Cap(left + 5) as cap:
+            try:
+                rows, summary = bench_overhead.compare(
+                    o["C"], o["N"], o["steps"], repeats, accelerator=prof["accelerator"], device=0, batch=batch,
+                    reference=args.shared / REFERENCE, deadline=deadline,
+                )  # fmt: skip
+            except SystemExit:  # Lightning turns an interrupt inside fit() into SystemExit(1)
+                if not cap.fired:
+                    raise
+        wall = time.monotonic() - start
+        if summary is None:  # cut by the cap inside a repeat: its rows are lost
+            summary = {"C": o["C"], "N": o["N"], "steps": o["steps"], "repeats": 0, "skipped": "CUT at the time cap"}  # fmt: skip
+        s = overhead_setting(rows, summary, batch)
+        s.update({"wall_s": wall, "cut_at_cap": cap.fired, "repeats_asked": repeats})
+        settings.append(s)
+        print(overhead_line(s, where), flush=True)
+        # the next batch size needs at least a warm-up and one repeat: about twice this one's mean per run
+        # (on a GPU a small network's step grows far less than its batch; compare() and the Cap guard the rest)
+        estimate = 2 * wall / (s["repeats"] + 1) if s["repeats"] else math.inf
+    return {"device": where, "arch": bench_overhead.ARCH, "settings": settings, "rmi_tolerance": RMI_TOL,
+            "inputs": "seeded random CIFAR-10-shaped 3x32x32 batch (bench_overhead.setup); reference ResNet-20 pre-trained",
+            "config": {**o, "batches": batches, "repeats": repeats, "accelerator": prof["accelerator"]}}  # fmt: skip
+
+
 # ---- driver --------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -454,6 +543,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--generations", type=int, default=None, help="generations per search_throughput run")
     p.add_argument("--cpg", type=int, nargs="+", default=None, help="candidates_per_gpu settings (8 4 1)")
     p.add_argument("--archs", type=int, default=None, help="archs in gpu_cpu_rmi (24)")
+    p.add_argument(
+        "--batches", type=int, nargs="+", default=None, help="probe batches in trainer_overhead (32 256)"
+    )
+    p.add_argument("--repeats", type=int, default=None, help="repeats per batch in trainer_overhead (3)")
     p.add_argument("--sample_seed", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -468,8 +561,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     if prof["accelerator"] == "gpu" and not torch.cuda.is_available():
         raise SystemExit("error: no CUDA GPU visible (use --dry-run for the CPU toy run)")
-    args.shared = find_shared(args.shared)
-    args.data_root = cifar_root(args.shared, args.dry_run)
+    images = args.section in NEEDS_IMAGES
+    args.shared = find_shared(args.shared, images)
+    args.data_root = cifar_root(args.shared, args.dry_run) if images else None
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     print(f"section {args.section}{' (dry run: CPU, toy size)' if args.dry_run else ''}: torch {torch.__version__}, "
           f"GPU {gpu}, {os.cpu_count()} CPUs, data {args.data_root}, cap {args.cap_s:.0f} s", flush=True)  # fmt: skip

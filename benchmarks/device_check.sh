@@ -86,8 +86,12 @@ run_section() {
     echo "== section $name: rc=$rc, $((SECONDS - t)) s (total $(elapsed) s)"
 }
 
-run_section search_throughput 175
+# Caps sum to 335 s: the environment step may take 5 s of TOTAL_S (345, less 5 s of margin) before the last
+# section's cap shrinks. search_throughput (175 s before trainer_overhead came) splits whatever it gets
+# among its settings, while gpu_cpu_rmi's CPU side needs its 150 s for one wave of C16/N5 candidates.
+run_section search_throughput 125
 run_section gpu_cpu_rmi 150
+run_section trainer_overhead 60
 # ---- RMI table chunk (later work: a section of device_check.py, then a line here) -------------------
 # ---- own-device latency table (later work: a section of device_check.py, then a line here) ----------
 

@@ -72,6 +72,22 @@ def test_cap_interrupts_a_blocked_main_thread_and_only_swallows_its_own_interrup
         raise KeyboardInterrupt  # not the cap's: propagates
 
 
+def test_trainer_overhead_agreement_needs_every_repeat_within_1e_4() -> None:
+    rows = [{"lightning_s": 2.0, "plain_s": 1.0, "rmi_lightning": 2.5, "rmi_plain": 2.5 + d} for d in (5e-5, 0.0)]
+    summary = {"C": 16, "N": 5, "steps": 100, "repeats": 2, "lightning_median_s": 2.0, "plain_median_s": 1.0,
+               "ratio_median": 2.0, "ratio_min": 2.0, "ratio_max": 2.0}  # fmt: skip
+    ok = device_check.overhead_setting(rows, summary, 256)
+    assert ok["rmi_agree"] and ok["rmi_max_abs_diff"] == pytest.approx(5e-5) and ok["batch"] == 256
+    line = device_check.overhead_line(ok, "cuda:0")
+    assert line == ("trainer_overhead: C16 N5 batch 256, 100 steps on cuda:0, 2 repeat(s): lightning 2.000 s, plain 1.000 s, "
+                    "ratio 2.000 (min 2.000, max 2.000); RMI agrees (max |diff| 5.0e-05, tolerance 1e-04)")  # fmt: skip
+    off = device_check.overhead_setting([*rows, {**rows[0], "rmi_plain": 2.5 + 2e-4}], summary, 32)
+    assert off["rmi_agree"] is False and "RMI DIFFERS (max |diff| 2.0e-04" in device_check.overhead_line(off, "cuda:0")
+    none = device_check.overhead_setting([], {**summary, "repeats": 0}, 32)
+    assert none["rmi_agree"] is None
+    assert device_check.overhead_line(none, "cpu").endswith(": SKIPPED (no repeat fitted before the time cap)")
+
+
 def test_bench_scaling_tiny_run(tmp_path: Path) -> None:
     shared_file("cifar10", "cifar10-jpg.tar.gz")
     pytest.importorskip("ray")
@@ -110,6 +126,7 @@ def test_device_check_dry_run(tmp_path: Path) -> None:
     lines = text.splitlines()
     assert any(re.match(r"== section search_throughput: rc=0, \d+ s", line) for line in lines), text
     assert any(re.match(r"== section gpu_cpu_rmi: rc=0, \d+ s", line) for line in lines), text
+    assert any(re.match(r"== section trainer_overhead: rc=0, \d+ s", line) for line in lines), text
     for cpg in (1, 4, 8):
         assert any(line.startswith(f"candidates_per_gpu={cpg} workers=1: start-up ") for line in lines), text
     assert sum("EXTRAPOLATION" in line for line in lines) == 3
@@ -117,12 +134,25 @@ def test_device_check_dry_run(tmp_path: Path) -> None:
     assert "generation-0 RMI across candidates_per_gpu settings: 4 archs, max |diff| 0.0" in lines
     # The dry run scores both sides on the CPU at 1 thread: the comparison must find them equal.
     assert "gpu_cpu_rmi: n=3 of 3 |dRMI| median=0.000000 max=0.000000 kendall_tau=1.0000" in lines
+    # trainer_overhead: Lightning vs the plain loop on the CPU at batch 16 and 32; the same computation, same RMI.
+    for batch in (16, 32):
+        pattern = (rf"trainer_overhead: C4 N1 batch {batch}, 3 steps on cpu, 2 repeat\(s\): lightning \d+\.\d{{3}} s, "
+                   r"plain \d+\.\d{3} s, ratio \d+\.\d{3} \(min \d+\.\d{3}, max \d+\.\d{3}\); "
+                   r"RMI agrees \(max \|diff\| 0\.0e\+00, tolerance 1e-04\)$")  # fmt: skip
+        assert sum(bool(re.match(pattern, line)) for line in lines) == 1, text
     assert re.search(r"== device check done in \d+ s \(failed sections: 0\)", text)
     files = {p.name for p in out.iterdir()}
-    assert files == {"device_check.log", "command.txt", "config.json", "versions.json", "search_throughput.json", "gpu_cpu_rmi.json"}
+    assert files == {"device_check.log", "command.txt", "config.json", "versions.json", "search_throughput.json", "gpu_cpu_rmi.json", "trainer_overhead.json"}
     result = json.loads((out / "search_throughput.json").read_text())
     assert [r["candidates_per_gpu"] for r in result["settings"]] == [8, 4, 1] and result["dry_run"] is True
+    overhead = json.loads((out / "trainer_overhead.json").read_text())
+    assert overhead["device"] == "cpu" and overhead["dry_run"] is True
+    assert [(s["batch"], s["repeats"], s["rmi_agree"]) for s in overhead["settings"]] == [(16, 2, True), (32, 2, True)]
+    for s in overhead["settings"]:
+        assert len(s["rows"]) == 2 and all(r["ratio"] == pytest.approx(r["lightning_s"] / r["plain_s"]) for r in s["rows"])
+        assert s["rmi_lightning"] == s["rmi_plain"] and s["ratio_min"] <= s["ratio_median"] <= s["ratio_max"]
     assert (out / "command.txt").read_text().splitlines()[0] == "benchmarks/device_check.sh --dry-run"
+    assert [c.split()[3] for c in (out / "command.txt").read_text().splitlines()[1:]] == list(device_check.SECTIONS)
 
 
 def test_device_check_sh_rejects_unknown_arguments() -> None:
