@@ -252,7 +252,7 @@ def test_ray_backend_without_ray_installed_names_the_extra(tmp_path, capsys, mon
 def test_auto_workers_and_gpu_round_robin(monkeypatch) -> None:
     import lightning_nas.backends.resources as res
 
-    cfg, _ = parse_config(["--search.threads_per_worker", "2"])
+    cfg, _ = parse_config(["--search.threads_per_worker", "2", "--search.workers", "auto"])
     monkeypatch.setattr(res, "usable_cpus", lambda: 16)
     monkeypatch.setattr(res, "visible_gpus", lambda: 0)
     assert local_workers(cfg) == 8
@@ -332,3 +332,24 @@ def test_kill_9_with_ray_leaves_no_candidate_running(tmp_path) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate()
     assert _gone(ray_procs, seconds=240), "Ray processes outlived the killed search"
+
+
+def test_a_ray_node_with_other_versions_is_refused(tiny_scorer) -> None:
+    """Every Ray worker checks the search's lightning_nas and torch versions against its own before it
+    scores anything; a mismatch stops the search with one line naming both."""
+    import ray
+
+    from lightning_nas.errors import ConfigError
+
+    cfg, _space, evaluator, genotypes, _clean = tiny_scorer
+    over, _ = parse_config([*tiny_overrides(Path("/tmp")), "--search.backend", "ray", "--search.workers", "1"])
+    from dataclasses import replace
+
+    backend = build_backend(replace(cfg, search=over.search, ray=over.ray))
+    try:
+        backend.start(evaluator)
+        backend.payload = [ray.put({"evaluator": evaluator, "versions": {"lightning_nas": "0.0.1", "torch": "1.0"}})]
+        with pytest.raises(ConfigError, match=r"runs lightning_nas .* but the search runs lightning_nas 0\.0\.1, torch 1\.0"):
+            list(backend.map(genotypes[:1]))
+    finally:
+        backend.close()
