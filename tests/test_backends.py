@@ -353,3 +353,48 @@ def test_a_ray_node_with_other_versions_is_refused(tiny_scorer) -> None:
             list(backend.map(genotypes[:1]))
     finally:
         backend.close()
+
+
+@pytest.mark.slow
+def test_a_search_joins_a_running_ray_cluster(tmp_path) -> None:
+    """`ray start --head` (token authentication, Ray's default), then a search with --ray.address: the
+    package reaches the workers through runtime_env and the result equals the serial run's; without the
+    token mode the refusal says what to set."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ray_bin = Path(sys.executable).parent / "ray"
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    head = subprocess.Popen(
+        [str(ray_bin), "start", "--head", "--block", "--port", str(port), "--num-cpus", "2",
+         "--include-dashboard", "false", "--disable-usage-stats"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert head.poll() is None, "ray start --head exited"
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the Ray head did not open its port")
+        base = [*tiny_overrides(tmp_path), "--cache.enabled", "false", "--threads", "1"]
+        args = [*base, "--search.backend", "ray", "--ray.address", f"127.0.0.1:{port}"]
+        run = lambda name, e: subprocess.run(  # noqa: E731
+            [sys.executable, "-m", "lightning_nas.search", *args, "--run_dir", str(tmp_path / name)],
+            cwd=REPO, env=e, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        joined = run("joined", env)
+        assert joined.returncode == 0, joined.stderr[-2000:]
+        refused = run("refused", {k: v for k, v in os.environ.items() if k != "RAY_AUTH_MODE"})
+        assert refused.returncode == 2 and "RAY_AUTH_MODE=token" in refused.stderr.strip().splitlines()[-1]
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        head.wait(timeout=60)
+    serial, _ = parse_config([*base, "--run_dir", str(tmp_path / "serial")])
+    expected = Search(serial, callbacks=[]).run()
+    assert not result_differences(json.loads((tmp_path / "joined" / "results.json").read_text()), expected)

@@ -121,16 +121,24 @@ def _connect(cfg: RunConfig, max_inflight: int | None, num_cpus: float) -> None:
         import lightning_nas
 
         kwargs["runtime_env"] = {"py_modules": [str(Path(lightning_nas.__file__).parent)]}
-    try:
-        if address not in (None, "auto"):
+    if address not in (None, "auto"):
+        try:
             _check_reachable(address)  # Ray itself retries an unreachable address for minutes
+        except (OSError, ValueError) as err:
+            raise ConfigError(
+                f"cannot reach a Ray cluster at ray.address {cfg.ray.address!r} ({err}); start one with `ray start "
+                "--head` and give its host:port, `auto` for the one on this machine, or leave ray.address empty "
+                "to start Ray here"
+            ) from None
+    try:
         ray.init(address=address, **kwargs)
     except (ConnectionError, OSError, RuntimeError, ValueError) as err:
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise ConfigError(
-            f"cannot reach a Ray cluster at ray.address {cfg.ray.address!r} ({first}); start one with `ray start "
-            "--head` and give its address, `auto` for the local one, or leave ray.address empty to start Ray here"
-        ) from None
+        hint = "" if address is None else (
+            "; if the cluster uses token authentication (what `ray start` sets up since Ray 2.59), run the "
+            "search with RAY_AUTH_MODE=token and the cluster's token (RAY_AUTH_TOKEN or ~/.ray/auth_token)"
+        )
+        raise ConfigError(f"could not start or join Ray (ray.address {cfg.ray.address!r}): {first}{hint}") from None
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
