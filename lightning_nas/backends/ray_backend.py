@@ -130,8 +130,8 @@ def _connect(cfg: RunConfig, max_inflight: int | None, num_cpus: float) -> None:
                 "--head` and give its host:port, `auto` for the one on this machine, or leave ray.address empty "
                 "to start Ray here"
             ) from None
-    try:
-        ray.init(address=address, **kwargs)
+    try:  # "local": always a new Ray here, never one that another run (or RAY_ADDRESS) left around
+        ray.init(address=address or "local", **kwargs)
     except (ConnectionError, OSError, RuntimeError, ValueError) as err:
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         hint = "" if address is None else (
