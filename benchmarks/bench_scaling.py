@@ -107,10 +107,10 @@ def _ray_worker_ready(delay: float) -> int:
 
 
 def bring_up(backend: Any, workers: int, cuda: bool = False) -> None:
-    """Start every worker of a started backend, so that a timed map measures scoring only. Uses the local
-    backend's pool factory (`map` then uses that pool, `_pools[0]`, instead of making one lazily)."""
+    """Start every worker of a started backend, so that a timed map measures scoring only (the local
+    backend's `pool()` is the pool its `map` then uses)."""
     if backend.name == "local":
-        pool = backend._new_pool(backend.workers)
+        pool = backend.pool()
         seen: set[int] = set()
         while len(seen) < backend.workers:
             seen |= {

@@ -194,7 +194,7 @@ def bring_up_timed(backend: Any, cuda: bool) -> float:
     from bench_scaling import bring_up
 
     start = time.perf_counter()
-    bring_up(backend, getattr(backend, "workers", 1), cuda=cuda)
+    bring_up(backend, backend.workers or 1, cuda=cuda)
     return time.perf_counter() - start
 
 

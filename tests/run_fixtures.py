@@ -88,3 +88,8 @@ def shared_tiny_run(factory: pytest.TempPathFactory, name: str) -> Path:
 def results_of(run: Path) -> dict:
     """A finished run's results.json."""
     return json.loads((run / "results.json").read_text())
+
+
+def rows_of(run: Path) -> list[dict]:
+    """Every evaluation of a run, typed (the checkpoint holds them as JSON)."""
+    return json.loads((run / "checkpoint.json").read_text())["rows"]

@@ -23,7 +23,7 @@ from lightning_nas.search.compare import result_differences, row_differences
 from lightning_nas.search.engine import Search
 from lightning_nas.search.fitness import fitness
 from tests.conftest import REPO, tiny_overrides
-from tests.run_fixtures import tiny_config
+from tests.run_fixtures import rows_of, tiny_config
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -35,9 +35,6 @@ BACKENDS = {
 }
 
 
-def _rows(run_dir: Path) -> list[dict]:
-    """Every evaluation of a finished run, typed (the checkpoint holds them as JSON)."""
-    return json.loads((run_dir / "checkpoint.json").read_text())["rows"]
 
 
 def test_every_backend_gives_the_same_results(tmp_path: Path) -> None:
@@ -47,7 +44,7 @@ def test_every_backend_gives_the_same_results(tmp_path: Path) -> None:
     for name, extra in BACKENDS.items():
         cfg = tiny_config(tmp_path / name, "--cache.enabled", "false", "--search.generations", "3", *extra)
         results[name] = Search(cfg, callbacks=[]).run()
-        rows[name] = _rows(Path(cfg.run_dir))
+        rows[name] = rows_of(Path(cfg.run_dir))
         setup = json.loads((Path(cfg.run_dir) / "setup.json").read_text())
         assert setup["threads_per_candidate"] == 1 and setup["backend"] == name.rstrip("12")
     for name in BACKENDS:
@@ -111,13 +108,13 @@ def test_failures_are_retried_once_then_recorded(backend, tiny_scorer, tmp_path,
 def test_a_failing_candidate_gets_a_finite_worst_fitness_and_is_not_cached(tmp_path, monkeypatch) -> None:
     first = tiny_config(tmp_path / "a", "--cache.path", str(tmp_path / "a.sqlite"))
     Search(first, callbacks=[]).run()
-    victim = _rows(Path(first.run_dir))[0]
+    victim = rows_of(Path(first.run_dir))[0]
     (tmp_path / "faults.json").write_text(json.dumps({victim["key"]: {"fault": "raise"}}))
     monkeypatch.setenv(ENV, str(tmp_path / "faults.json"))
     cfg = tiny_config(tmp_path / "b", "--cache.path", str(tmp_path / "b.sqlite"))
     Search(cfg, callbacks=[]).run()
     run = Path(cfg.run_dir)
-    row = next(r for r in _rows(run) if r["key"] == victim["key"])
+    row = next(r for r in rows_of(run) if r["key"] == victim["key"])
     costs = [row["cost_flops"]]
     assert row["rmi"] is None and "InjectedFault" in row["error"]
     assert row["fitness"] == fitness(0.0, costs, [cfg.cost.budget]) and row["fitness"] > -1e9
@@ -188,7 +185,7 @@ def test_kill_9_leaves_no_orphan_workers_and_resume_gives_the_same_result(tmp_pa
     assert full.wait(timeout=600) == 0, full.communicate()[1][-2000:]
     a, b = (json.loads((tmp_path / d / "results.json").read_text()) for d in ("killed", "full"))
     assert not result_differences(a, b)
-    assert not row_differences(_rows(tmp_path / "killed"), _rows(tmp_path / "full"))
+    assert not row_differences(rows_of(tmp_path / "killed"), rows_of(tmp_path / "full"))
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")

@@ -17,6 +17,7 @@ from lightning_nas.errors import ConfigError
 from lightning_nas.search.compare import result_differences, row_differences
 from lightning_nas.search.engine import Search
 from tests.conftest import REPO, shared_file, tiny_overrides
+from tests.run_fixtures import rows_of
 
 RESULT_KEYS = {
     "best", "budget", "cost_metric", "cost_unit", "feasible", "evaluations", "unique_evaluations",
@@ -63,8 +64,8 @@ def test_same_seed_same_search(tiny_cfg, tmp_path):
     a = Search(tiny_cfg("--run_dir", str(tmp_path / "a")), callbacks=[]).run()
     b = Search(tiny_cfg("--run_dir", str(tmp_path / "b")), callbacks=[]).run()
     assert not result_differences(a, b)
-    assert not row_differences(_rows(tmp_path / "a"), _rows(tmp_path / "b"))
-    assert len(_rows(tmp_path / "a")) == a["evaluations"] > 0
+    assert not row_differences(rows_of(tmp_path / "a"), rows_of(tmp_path / "b"))
+    assert len(rows_of(tmp_path / "a")) == a["evaluations"] > 0
 
 
 def test_repeated_genotypes_are_never_trained_twice(tiny_cfg, tmp_path):
@@ -123,7 +124,7 @@ def test_resume_after_sigkill_equals_the_uninterrupted_run(tmp_path):
     full = json.loads((tmp_path / "full" / "results.json").read_text())
     again = json.loads((killed_dir / "results.json").read_text())
     assert not result_differences(again, full)  # best, hall of fame, logbook
-    assert not row_differences(_rows(killed_dir), _rows(tmp_path / "full"))  # every evaluation
+    assert not row_differences(rows_of(killed_dir), rows_of(tmp_path / "full"))  # every evaluation
     assert again["unique_evaluations"] == full["unique_evaluations"] == full["trained"] == again["trained"]
     assert again["cache_hits"] == full["cache_hits"] and again["evaluations"] == full["evaluations"]
     trained = [json.loads(line)["key"] for line in open(killed_dir / "evaluations.jsonl") if line.strip()]
@@ -210,6 +211,3 @@ def test_quickstart_config_is_the_default():
     assert Path(QUICKSTART).read_text().count("budget") >= 1
 
 
-def _rows(run_dir: Path) -> list[dict]:
-    """Every evaluation of a finished run, typed (the checkpoint holds them as JSON)."""
-    return json.loads((run_dir / "checkpoint.json").read_text())["rows"]

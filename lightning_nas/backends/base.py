@@ -8,6 +8,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from lightning_nas.backends import faults
+
 if TYPE_CHECKING:
     from lightning_nas.rmi.evaluator import ProxyResult, RMIEvaluator
     from lightning_nas.spaces.base import Genotype
@@ -32,6 +34,7 @@ class NonFiniteScore(RuntimeError):
 
 class Backend(Protocol):
     name: str
+    workers: int | None  # candidates in flight at most (None: as many as a Ray cluster holds)
 
     def start(self, evaluator: RMIEvaluator) -> None:
         """Give the backend what every worker needs (the evaluator: space, probe batch, reference
@@ -46,8 +49,6 @@ class Backend(Protocol):
 
 def score_checked(evaluator: RMIEvaluator, genotype: Genotype) -> ProxyResult:
     """`evaluator.evaluate(genotype)`, raising NonFiniteScore when the RMI or a CKA is not finite."""
-    from lightning_nas.backends import faults
-
     make_nan = faults.maybe_inject(evaluator.space.key(genotype))
     result = evaluator.evaluate(genotype)
     if make_nan:

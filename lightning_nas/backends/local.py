@@ -36,22 +36,26 @@ class LocalBackend:
         self.workers = local_workers(cfg)
         self.gpus = visible_gpus() if uses_gpu(cfg) else 0
         self.evaluator: RMIEvaluator | None = None
-        self._pools: list[ProcessPoolExecutor] = []  # [the pool] plus a retry pool while one runs
+        self._pool: ProcessPoolExecutor | None = None
 
     def start(self, evaluator: RMIEvaluator) -> None:
         self.evaluator = evaluator
 
+    def pool(self) -> ProcessPoolExecutor:
+        """The worker pool, started on first use (kept across generations, replaced after a worker died)."""
+        if self._pool is None:
+            self._pool = self._new_pool(self.workers)
+        return self._pool
+
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
         assert self.evaluator is not None, "start() first"
         ctx = mp.get_context("spawn")
-        pool = ProcessPoolExecutor(
+        return ProcessPoolExecutor(
             workers,
             mp_context=ctx,
             initializer=worker.init_local_worker,
             initargs=(self.evaluator, os.getpid(), ctx.Value("i", 0), self.gpus),
         )
-        self._pools.append(pool)
-        return pool
 
     def map(self, genotypes: Sequence[Genotype]) -> Iterator[tuple[int, ProxyResult | CandidateFailure]]:
         failed: dict[int, str] = {}
@@ -69,7 +73,7 @@ class LocalBackend:
         pending = deque(range(len(genotypes)))
         inflight: dict[Future[ProxyResult], int] = {}
         while pending or inflight:
-            pool = self._pools[0] if self._pools else self._new_pool(self.workers)
+            pool = self.pool()
             while pending and len(inflight) < self.workers:
                 i = pending.popleft()
                 inflight[pool.submit(worker.score_local, genotypes[i])] = i
@@ -96,13 +100,13 @@ class LocalBackend:
             return CandidateFailure(WORKER_DIED)
         except Exception as exc:  # noqa: BLE001
             return CandidateFailure(error_text(exc))
-        finally:
-            self._pools.remove(pool)
+        finally:  # also on Ctrl-C: the retry's worker never outlives it
             _stop(pool)
 
     def close(self) -> None:
-        while self._pools:
-            _stop(self._pools.pop())
+        if self._pool is not None:
+            _stop(self._pool)
+            self._pool = None
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

@@ -48,13 +48,12 @@ class RayBackend:
         if self.num_cpus <= 0 or self.num_gpus < 0:
             raise ConfigError(f"ray.num_cpus must be > 0 and ray.num_gpus >= 0, got {self.num_cpus} and {self.num_gpus}")
         # At most this many candidates in flight (None: as many as the cluster's resources allow).
-        self.max_inflight: int | None = None if s.workers == "auto" else int(s.workers)
+        self.workers: int | None = None if s.workers == "auto" else int(s.workers)
         self.started_here = False
         if not ray.is_initialized():
             self.started_here = True
-            _connect(cfg, self.max_inflight, self.num_cpus)
+            _connect(cfg, self.workers, self.num_cpus)
         self.payload: list[Any] | None = None
-        self._inflight: list[Any] = []
 
     def start(self, evaluator: RMIEvaluator) -> None:
         import ray
@@ -70,13 +69,12 @@ class RayBackend:
         assert self.payload is not None, "start() first"
         pending = deque(range(len(genotypes)))
         where: dict[Any, int] = {}
-        limit = self.max_inflight or len(genotypes)
+        limit = self.workers or len(genotypes)
         try:
             while pending or where:
                 while pending and len(where) < limit:
                     i = pending.popleft()
                     where[self.task.remote(self.payload, genotypes[i])] = i
-                self._inflight = list(where)
                 (ready,), _ = ray.wait(list(where), num_returns=1)
                 i = where.pop(ready)
                 yield i, _outcome(ready)
@@ -84,8 +82,6 @@ class RayBackend:
             for ref in where:
                 ray.cancel(ref, force=True)
             raise
-        finally:
-            self._inflight = []
 
     def close(self) -> None:
         import ray

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 class SerialBackend:
     name = "serial"
+    workers = 1
 
     def __init__(self) -> None:
         self.evaluator: RMIEvaluator | None = None

@@ -154,7 +154,8 @@ class Search:
         backend.start(scorer.evaluator)
         persistent = open_run_cache(self.cfg, scorer, self.space)
         self.scorer = CandidateScorer(self.space, backend, self.records, persistent)
-        write_json(self.run_dir / "setup.json", {"seed": self.cfg.seed, **scorer.info, **_backend_info(backend)})
+        execution = {"backend": backend.name, "workers": backend.workers}
+        write_json(self.run_dir / "setup.json", {"seed": self.cfg.seed, **scorer.info, **execution})
         ga = GeneticAlgorithm(
             self.space, self.cfg.search, self.evaluate_population, self.is_feasible, self._on_generation
         )
@@ -177,10 +178,6 @@ class Search:
         for cb in self.callbacks:
             cb.on_search_end(self, results)
         return results
-
-
-def _backend_info(backend: Backend) -> dict[str, Any]:
-    return {"backend": backend.name, "workers": getattr(backend, "workers", getattr(backend, "max_inflight", 1))}
 
 
 def recorded_config(cfg: RunConfig) -> RunConfig:

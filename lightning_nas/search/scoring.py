@@ -29,33 +29,34 @@ class CandidateScorer:
     ) -> list[dict[str, Any]]:
         """Entries for genotypes this run has not scored (distinct keys), in the order given; a genotype
         without a cost value is infeasible whatever its RMI and is not trained."""
+        keys = [self.space.key(g) for g in genotypes]
         entries: list[dict[str, Any] | None] = [None] * len(genotypes)
         to_train: list[int] = []
-        for i, (genotype, cost) in enumerate(zip(genotypes, costs, strict=True)):
+        for i, (genotype, key, cost) in enumerate(zip(genotypes, keys, costs, strict=True)):
             if any(math.isnan(c) for c in cost):
-                entries[i] = self._record(genotype, rmi=None, cka=None, seconds=0.0, losses={})
+                entries[i] = self._record(genotype, key, rmi=None, cka=None, seconds=0.0, losses={})
                 continue
-            cached = self.persistent.lookup(self.space.key(genotype)) if self.persistent else None
+            cached = self.persistent.lookup(key) if self.persistent else None
             if cached is None:
                 to_train.append(i)
             else:
-                entries[i] = self._record(genotype, **_fields(cached), persistent_hit=True)
+                entries[i] = self._record(genotype, key, **_fields(cached), persistent_hit=True)
         batch = [genotypes[i] for i in to_train]
         for j, outcome in self.backend.map(batch):
             i = to_train[j]
             if isinstance(outcome, CandidateFailure):
                 entries[i] = self._record(
-                    genotypes[i], trained=True, rmi=None, cka=None, seconds=0.0, losses={},
+                    genotypes[i], keys[i], trained=True, rmi=None, cka=None, seconds=0.0, losses={},
                     error=outcome.error, attempts=outcome.attempts,
                 )  # fmt: skip
                 continue
             if self.persistent:
-                self.persistent.store(self.space.key(genotypes[i]), outcome)
-            entries[i] = self._record(genotypes[i], **_fields(outcome), trained=True)
+                self.persistent.store(keys[i], outcome)
+            entries[i] = self._record(genotypes[i], keys[i], **_fields(outcome), trained=True)
         return entries  # type: ignore[return-value]  # every position is filled
 
-    def _record(self, genotype: Genotype, **fields: Any) -> dict[str, Any]:
-        entry: dict[str, Any] = {"key": self.space.key(genotype), "genotype": self.space.to_json(genotype)}
+    def _record(self, genotype: Genotype, key: str, **fields: Any) -> dict[str, Any]:
+        entry: dict[str, Any] = {"key": key, "genotype": self.space.to_json(genotype)}
         entry.update({"trained": False, "persistent_hit": False, **fields})
         self.records.add_entry(entry)
         return entry
