@@ -189,10 +189,11 @@ def test_kill_9_leaves_no_orphan_workers_and_resume_gives_the_same_result(tmp_pa
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
-def test_ctrl_c_stops_every_worker_and_prints_the_resume_command(tmp_path) -> None:
+@pytest.mark.parametrize("delay", [0.0, 1.0], ids=["while-workers-start", "while-candidates-train"])
+def test_ctrl_c_stops_every_worker_and_prints_the_resume_command(tmp_path, delay) -> None:
     proc = _start_search(tmp_path, "interrupted")
     workers = _wait_for_workers(proc, tmp_path / "interrupted", generation=0)
-    time.sleep(1.0)  # well inside a candidate's training
+    time.sleep(delay)  # 0: the workers are still importing torch; 1: well inside a candidate's training
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]

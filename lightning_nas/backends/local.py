@@ -9,8 +9,11 @@ fails too it comes back as a CandidateFailure. Ctrl-C or an early stop kills the
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
+import signal
+import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -50,12 +53,13 @@ class LocalBackend:
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
         assert self.evaluator is not None, "start() first"
         ctx = mp.get_context("spawn")
-        return ProcessPoolExecutor(
-            workers,
-            mp_context=ctx,
-            initializer=worker.init_local_worker,
-            initargs=(self.evaluator, os.getpid(), ctx.Value("i", 0), self.gpus),
-        )
+        with _workers_start_deaf_to_ctrl_c():  # the shared counter may start multiprocessing's resource tracker
+            return ProcessPoolExecutor(
+                workers,
+                mp_context=ctx,
+                initializer=worker.init_local_worker,
+                initargs=(self.evaluator, os.getpid(), ctx.Value("i", 0), self.gpus),
+            )
 
     def map(self, genotypes: Sequence[Genotype]) -> Iterator[tuple[int, ProxyResult | CandidateFailure]]:
         failed: dict[int, str] = {}
@@ -74,9 +78,10 @@ class LocalBackend:
         inflight: dict[Future[ProxyResult], int] = {}
         while pending or inflight:
             pool = self.pool()
-            while pending and len(inflight) < self.workers:
-                i = pending.popleft()
-                inflight[pool.submit(worker.score_local, genotypes[i])] = i
+            with _workers_start_deaf_to_ctrl_c():
+                while pending and len(inflight) < self.workers:
+                    i = pending.popleft()
+                    inflight[pool.submit(worker.score_local, genotypes[i])] = i
             done, _ = wait(inflight, return_when=FIRST_COMPLETED)
             broken = False
             for future in done:
@@ -95,7 +100,9 @@ class LocalBackend:
     def _retry_alone(self, genotype: Genotype) -> ProxyResult | CandidateFailure:
         pool = self._new_pool(1)
         try:
-            return pool.submit(worker.score_local, genotype).result()
+            with _workers_start_deaf_to_ctrl_c():
+                future = pool.submit(worker.score_local, genotype)
+            return future.result()
         except BrokenProcessPool:
             return CandidateFailure(WORKER_DIED)
         except Exception as exc:  # noqa: BLE001
@@ -107,6 +114,23 @@ class LocalBackend:
         if self._pool is not None:
             _stop(self._pool)
             self._pool = None
+
+
+@contextlib.contextmanager
+def _workers_start_deaf_to_ctrl_c() -> Iterator[None]:
+    """Around `submit` (where a spawn pool starts its processes): SIGINT ignored in this process, so the
+    workers it starts ignore it from their first instruction (an ignored signal stays ignored across exec,
+    and Python then installs no KeyboardInterrupt handler). Otherwise a Ctrl-C while a worker still
+    imports torch prints a worker traceback; the search process alone answers Ctrl-C. A Ctrl-C inside
+    this window (a few milliseconds per submit) is not seen."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
