@@ -6,6 +6,7 @@ Parsed with jsonargparse, LightningCLI style: `--config FILE.yaml` plus dotted o
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -88,6 +89,9 @@ class ConstraintConfig:
     repeats: int = 10
 
 
+MAX_POPULATION = 100_000  # a population is held in memory and checkpointed as JSON every generation
+
+
 @dataclass
 class GAConfig:
     """population: N_pop (20); generations: N_gen (100); tournament_size (3); crossover_prob (1.0,
@@ -116,14 +120,12 @@ class GAConfig:
     threads_per_worker: int = 1
 
     def validate(self) -> None:
-        if self.population < 2:
-            raise ConfigError(f"search.population must be >= 2, got {self.population}")
+        if not 2 <= self.population <= MAX_POPULATION:
+            raise ConfigError(f"search.population must be in 2..{MAX_POPULATION}, got {self.population}")
         if self.generations < 1:
             raise ConfigError(f"search.generations must be >= 1, got {self.generations}")
-        if not 1 <= self.tournament_size <= self.population:
-            raise ConfigError(
-                f"search.tournament_size must be in 1..{self.population}, got {self.tournament_size}"
-            )
+        if self.tournament_size < 1:  # contestants are drawn with replacement: any size >= 1 works
+            raise ConfigError(f"search.tournament_size must be >= 1, got {self.tournament_size}")
         if not 0 <= self.elites < self.population:
             raise ConfigError(f"search.elites must be in 0..{self.population - 1}, got {self.elites}")
         if self.hall_of_fame_size < 1:
@@ -310,13 +312,53 @@ def parse_config(
         extra(parser)
     if default_config is not None and not any(a == "--config" or a.startswith("--config=") for a in argv):
         argv = ["--config", str(default_config), *argv]
+    for path in config_files(argv):
+        check_config_file(path)
     try:
         ns = parser.parse_args(argv)
         init = parser.instantiate(ns)
     except (argparse.ArgumentError, TypeError, ValueError) as err:
-        raise ConfigError(" ".join(str(err).split())) from None
+        raise ConfigError(parse_message(" ".join(str(err).split()))) from None
     fields = {k: init[k] for k in RunConfig.__dataclass_fields__}
     return RunConfig(**fields), init
+
+
+def config_files(argv: list[str]) -> list[str]:
+    """The `--config FILE` / `--config=FILE` values in argv."""
+    files = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--config"]
+    return files + [a.split("=", 1)[1] for a in argv if a.startswith("--config=")]
+
+
+def check_config_file(path: str) -> None:
+    """A config file must exist, parse as YAML and hold a mapping of sections (one line otherwise)."""
+    import yaml
+
+    file = Path(path).expanduser()
+    try:
+        data = yaml.safe_load(file.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read config file {path}: {err}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path} is not valid YAML: {' '.join(str(err).split())}") from None
+    if data is None:
+        raise ConfigError(f"config file {path} is empty; give a YAML mapping such as 'search: {{population: 20}}'")
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must be a YAML mapping of sections, got a {type(data).__name__}")
+
+
+_EXPECTED = re.compile(r"""Parser key "(?P<key>[^"]+)": Expected a <class '(?P<type>\w+)'>\. Got value: (?P<value>.*)""")
+_KINDS = {"int": "an integer", "float": "a finite number", "bool": "true or false", "str": "a string"}
+
+
+def parse_message(message: str) -> str:
+    """jsonargparse's `Parser key "k": Expected a <class 'float'>. Got value: nan` as
+    `k must be a finite number, got 'nan'`; other messages unchanged."""
+    m = _EXPECTED.fullmatch(message)
+    if m is None or m["type"] not in _KINDS:
+        return message
+    return f"{m['key']} must be {_KINDS[m['type']]}, got {m['value']!r}"
 
 
 def apply_threads(cfg: RunConfig) -> None:
@@ -347,7 +389,8 @@ def config_from_yaml(path: Path) -> RunConfig:
 
     import yaml
 
-    data = yaml.safe_load(Path(path).read_text()) or {}
+    check_config_file(str(path))
+    data = yaml.safe_load(Path(path).read_text())
     dropped = [f"{s}.{k}" for s, k in REMOVED_KEYS if isinstance(data.get(s), dict) and data[s].pop(k, None) is not None]
     if not dropped:
         cfg, _ = parse_config(["--config", str(path)], default_config=None)

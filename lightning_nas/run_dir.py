@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
+import tempfile
 import time
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from lightning_nas.errors import ConfigError
 
 PACKAGES = ("lightning_nas", "torch", "torchvision", "lightning", "torchmetrics", "deap", "numpy", "jsonargparse", "ofa", "nas-bench-201")
 
@@ -50,12 +54,41 @@ def versions() -> dict[str, Any]:
 
 def write_json(path: Path, data: Any) -> None:
     """Atomic write (a kill -9 leaves either the old or the new file, never half of one)."""
+    write_text(path, json.dumps(data, indent=2, default=_default))
+
+
+def write_text(path: Path, text: str) -> None:
+    """Atomic write: the text goes to a temporary file that then replaces `path`."""
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w") as f:
-        json.dump(data, f, indent=2, default=_default)
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
     tmp.replace(path)
+
+
+def stage_run_dir(path: Path) -> Path:
+    """Check that `path` can become a new run directory and make a hidden staging folder beside it,
+    where the run's first files are written; `commit_run_dir` then moves it into place, so a run that
+    fails before it starts leaves no directory behind."""
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        hint = f"continue it with --resume {path}" if (path / "config.yaml").exists() else "choose another --run_dir"
+        raise ConfigError(f"run directory {path} already exists and is not empty; {hint}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    except OSError as err:
+        raise ConfigError(
+            f"cannot create run directory {path}: {err.strerror or err}; choose a writable --runs_root or --run_dir"
+        ) from None
+
+
+def commit_run_dir(staging: Path, path: Path) -> None:
+    try:
+        staging.replace(path)  # also replaces an empty directory at `path`
+    except OSError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ConfigError(f"cannot create run directory {path}: {err.strerror or err}") from None
 
 
 def _default(obj: Any) -> Any:

@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from lightning_nas.config import ProxyConfig
+from lightning_nas.interrupt import fit
 from lightning_nas.quiet import quiet_lightning, silent_trainer
 from lightning_nas.rmi.candidate import CandidateModule
 from lightning_nas.rmi.probe import ProbeBatch
@@ -91,7 +92,7 @@ class RMIEvaluator:
                 with quiet_lightning():
                     devices = [self.device_index] if self.device_index is not None and c.accelerator != "cpu" else 1
                     trainer = silent_trainer(max_steps=c.steps, accelerator=c.accelerator, devices=devices)
-                    trainer.fit(module, train_dataloaders=loader)
+                    fit(trainer, module, train_dataloaders=loader)  # Ctrl-C stays KeyboardInterrupt
             cka = module.cpu().score(self.probe.x, c.score_bn_mode)
         return ProxyResult(
             rmi=float(cka.sum()),

@@ -4,8 +4,8 @@ killed at any point resumes without retraining anything it had already scored.""
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -13,26 +13,34 @@ from typing import Any
 from lightning_nas.errors import ConfigError
 from lightning_nas.run_dir import write_json
 from lightning_nas.search.ga import GAState
+from lightning_nas.search.resume import describe_differences, identity_hash
 from lightning_nas.spaces.base import SearchSpace
 
-VERSION = 1
+VERSION = 2  # 2: the config identity (lightning_nas.search.resume) instead of a hash of config.yaml
 CHECKPOINT = "checkpoint.json"
 CACHE = "evaluations.jsonl"
+log = logging.getLogger(__name__)
 
 
-def config_hash(config_yaml: str) -> str:
-    return hashlib.sha256(config_yaml.encode()).hexdigest()[:16]
+class CheckpointUnusable(Exception):
+    """checkpoint.json is missing, unreadable or from another version: the run replays from its scores."""
 
 
 def save(
-    run_dir: Path, space: SearchSpace, state: GAState, rows: list[dict[str, Any]], wall: float, cfg_hash: str
+    run_dir: Path,
+    space: SearchSpace,
+    state: GAState,
+    rows: list[dict[str, Any]],
+    wall: float,
+    identity: dict[str, Any],
 ) -> None:
     enc = space.to_json
     write_json(
         run_dir / CHECKPOINT,
         {
             "version": VERSION,
-            "config_hash": cfg_hash,
+            "config_hash": identity_hash(identity),
+            "config": identity,
             "generation": state.generation,
             "population": [enc(g) for g in state.population],
             "rng_state": state.rng_state,
@@ -46,37 +54,44 @@ def save(
     )
 
 
-def load(run_dir: Path, space: SearchSpace, cfg_hash: str) -> tuple[GAState, list[dict[str, Any]], float]:
+def load(
+    run_dir: Path, space: SearchSpace, identity: dict[str, Any]
+) -> tuple[GAState, list[dict[str, Any]], float]:
+    """The state saved after the last finished generation. CheckpointUnusable when there is none or it
+    cannot be read; ConfigError when it belongs to another config (config.yaml was edited)."""
     path = run_dir / CHECKPOINT
     if not path.exists():
+        raise CheckpointUnusable(f"{CHECKPOINT} is missing (stopped before the first generation ended)")
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError) as err:  # ValueError: not JSON, not UTF-8
+        raise CheckpointUnusable(f"{path} is unreadable ({type(err).__name__})") from None
+    if not isinstance(data, dict) or data.get("version") != VERSION:
+        found = data.get("version") if isinstance(data, dict) else type(data).__name__
+        raise CheckpointUnusable(f"{path} is not a version-{VERSION} checkpoint (found {found!r})")
+    if data.get("config_hash") != identity_hash(identity):
+        recorded = data.get("config") if isinstance(data.get("config"), dict) else {}
         raise ConfigError(
-            f"no checkpoint in {run_dir}: {CHECKPOINT} is missing (was the first generation finished?)"
+            f"checkpoint {path} was written for a different config than {run_dir / 'config.yaml'}: "
+            f"{describe_differences(recorded, identity)}"
         )
     try:
-        data = json.loads(path.read_text())
-        if data.get("version") != VERSION:
-            raise ConfigError(
-                f"checkpoint {path} has version {data.get('version')!r}; this lightning_nas reads version {VERSION}"
-            )
-        if data.get("config_hash") != cfg_hash:
-            raise ConfigError(
-                f"checkpoint {path} was written for a different config than {run_dir / 'config.yaml'}"
-            )
         dec = space.from_json
         state = GAState(
             generation=int(data["generation"]),
             population=[dec(g) for g in data["population"]],
             rng_state=data["rng_state"],
-            logbook=data["logbook"],
+            logbook=list(data["logbook"]),
             hall_of_fame=[(dec(g), float(f)) for g, f in data["hall_of_fame"]],
             draws=int(data["draws"]),
             evaluated=[(dec(g), float(f)) for g, f in data["evaluated"]],
         )
-        return state, data["rows"], float(data["wall_seconds"])
-    except ConfigError:
-        raise
-    except (ValueError, KeyError, TypeError) as err:
-        raise ConfigError(f"corrupt checkpoint {path}: {type(err).__name__}: {err}") from None
+        rows = [r for r in data["rows"] if isinstance(r, dict)]
+        if len(rows) != len(data["rows"]) or any(not isinstance(r.get("key"), str) for r in rows):
+            raise ValueError("a row is not an evaluation record")
+        return state, rows, float(data["wall_seconds"])
+    except (ValueError, KeyError, TypeError, ConfigError) as err:
+        raise CheckpointUnusable(f"{path} is damaged ({type(err).__name__}: {err})") from None
 
 
 def append_cache(run_dir: Path, entry: dict[str, Any]) -> None:
@@ -86,16 +101,59 @@ def append_cache(run_dir: Path, entry: dict[str, Any]) -> None:
         os.fsync(f.fileno())
 
 
-def load_cache(run_dir: Path) -> dict[str, dict[str, Any]]:
-    """Entries by key; a torn last line (killed mid-write) is ignored."""
+def load_cache(run_dir: Path, space: SearchSpace) -> dict[str, dict[str, Any]]:
+    """Entries by key. A line that cannot be read (torn by a kill mid-write, not UTF-8, not an entry, or
+    whose genotype does not give its key) is skipped with one warning: its candidate is scored again."""
     path = run_dir / CACHE
     cache: dict[str, dict[str, Any]] = {}
     if not path.exists():
         return cache
-    for line in path.read_text().splitlines():
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
+    bad = 0
+    for line in path.read_bytes().splitlines():
+        if not line.strip():
             continue
-        cache[entry["key"]] = entry
+        entry = _entry(line, space)
+        if entry is None:
+            bad += 1
+        else:
+            cache[entry["key"]] = entry
+    if bad:
+        log.warning("%s: skipped %d unreadable line(s); those candidates are scored again", path, bad)
     return cache
+
+
+def _entry(line: bytes, space: SearchSpace) -> dict[str, Any] | None:
+    try:
+        entry = json.loads(line.decode("utf-8"))
+        if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
+            return None
+        if not _score_like(entry.get("rmi")) or not (entry.get("cka") is None or isinstance(entry["cka"], list)):
+            return None
+        if space.key(space.from_json(entry["genotype"])) != entry["key"]:
+            return None
+    except (ValueError, KeyError, TypeError, IndexError, ConfigError):
+        return None
+    return entry
+
+
+def _score_like(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def entry_from_row(row: dict[str, Any]) -> dict[str, Any]:
+    """An evaluation entry rebuilt from a checkpoint row (when evaluations.jsonl lost it)."""
+    cka = [row[k] for k in sorted((k for k in row if k.startswith("cka_")), key=lambda k: int(k[4:]))]
+    entry = {
+        "key": row["key"],
+        "genotype": row["genotype"],
+        "rmi": row.get("rmi"),
+        "cka": cka if row.get("rmi") is not None else None,
+        "seconds": 0.0,
+        "losses": {},
+        "trained": False,
+        "persistent_hit": False,
+        "restored_from_checkpoint": True,
+    }
+    if row.get("error"):
+        entry["error"] = row["error"]
+    return entry

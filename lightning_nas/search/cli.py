@@ -6,11 +6,13 @@ proxy network, a FLOPs budget). Parsing needs no torch: `--help` and bad options
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lightning_nas.config import RunConfig, apply_threads, config_from_yaml, parse_config
 from lightning_nas.errors import ConfigError, cli_entry
+from lightning_nas.search.resume import given_keys, with_overrides
 
 if TYPE_CHECKING:
     from lightning_nas.search.hooks import SearchHooks
@@ -32,16 +34,20 @@ def default_callbacks(cfg: RunConfig) -> list[SearchHooks]:
 
 
 def resolve(argv: list[str] | None) -> RunConfig:
+    """The run's config: from the command line, or, with --resume, the recorded one with the keys given
+    on the command line applied (the search refuses those that would change its results)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     cfg, _ = parse_config(argv, prog="python -m lightning_nas.search", description=DESCRIPTION)
-    if cfg.resume:
-        run_dir = Path(cfg.resume)
-        if not (run_dir / "config.yaml").exists():
-            raise ConfigError(f"cannot resume: {run_dir} is not a run directory (no config.yaml)")
-        resumed = config_from_yaml(run_dir / "config.yaml")
-        resumed.resume = str(run_dir)
-        resumed.tb_logs = cfg.tb_logs
-        return resumed
-    return cfg
+    if not cfg.resume:
+        return cfg
+    run_dir = Path(cfg.resume)
+    keys = [k for k in given_keys(argv) if k != "resume"]
+    if "config" in keys:
+        raise ConfigError("--config cannot be combined with --resume: a run continues with its recorded config; give changes as --key value")
+    if not (run_dir / "config.yaml").exists():
+        raise ConfigError(f"cannot resume: {run_dir} is not a run directory (no config.yaml)")
+    resumed = with_overrides(config_from_yaml(run_dir / "config.yaml"), cfg, keys)
+    return replace(resumed, resume=str(run_dir), run_dir=None)
 
 
 @cli_entry
@@ -54,9 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         search.run()
     except KeyboardInterrupt:
-        print(
-            f"interrupted; continue with: python -m lightning_nas.search --resume {search.run_dir}",
-            file=sys.stderr,
-        )
+        if (search.run_dir / "config.yaml").exists():
+            print(f"interrupted; continue with: python -m lightning_nas.search --resume {search.run_dir}", file=sys.stderr)
+        else:
+            print("interrupted before the run directory was written; nothing to resume", file=sys.stderr)
         return 130
     return 0

@@ -5,26 +5,41 @@ seen (`CandidateScorer`), and fitness = RMI + penalty. `RunRecords` keeps what w
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 import random
+import shutil
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from lightning_nas.backends import Backend, build_backend
-from lightning_nas.config import RunConfig, config_to_yaml
+from lightning_nas.config import RunConfig, config_from_yaml, config_to_yaml
 from lightning_nas.errors import ConfigError
-from lightning_nas.pipeline import Problem, build_problem, build_scorer
+from lightning_nas.pipeline import Problem, Scorer, build_problem, build_scorer
 from lightning_nas.rmi.cache import open_run_cache
-from lightning_nas.run_dir import Stopwatch, new_run_dir, versions, write_json
+from lightning_nas.run_dir import (
+    Stopwatch,
+    commit_run_dir,
+    new_run_dir,
+    stage_run_dir,
+    versions,
+    write_json,
+    write_text,
+)
 from lightning_nas.search import checkpoint
 from lightning_nas.search.fitness import feasible, fitness
 from lightning_nas.search.ga import GAState, GeneticAlgorithm
 from lightning_nas.search.hooks import SearchHooks
 from lightning_nas.search.records import RunRecords
 from lightning_nas.search.results import build_results
+from lightning_nas.search.resume import check_same_run, identity
 from lightning_nas.search.scoring import CandidateScorer
 from lightning_nas.spaces.base import Genotype
+
+log = logging.getLogger(__name__)
 
 
 class Search:
@@ -41,6 +56,7 @@ class Search:
         self.records = RunRecords(self.run_dir)
         self.scorer: CandidateScorer | None = None
         self.stopwatch = Stopwatch()
+        self._start_generation = 0
         self._generation_start = time.perf_counter()
 
     @property
@@ -118,44 +134,69 @@ class Search:
             state,
             self.records.rows,
             self.stopwatch.seconds(),
-            checkpoint.config_hash(self.config_yaml),
+            identity(self.cfg),
         )
         self.records.write_csv()
         for cb in self.callbacks:
             cb.on_generation_end(self, gen, summary)
 
     # ---- the run -------------------------------------------------------------------------------
-    def _open_run_dir(self) -> GAState | None:
-        """A new run directory, or the state to continue from (`resume`)."""
-        if self.cfg.resume:
-            if not (self.run_dir / "config.yaml").exists():
-                raise ConfigError(f"not a run directory (no config.yaml): {self.run_dir}")
-            state, rows, wall = checkpoint.load(
-                self.run_dir, self.space, checkpoint.config_hash(self.config_yaml)
+    def _resume_state(self) -> GAState | None:
+        """The state to continue from, with every score the run recorded. Without a usable checkpoint
+        (stopped in generation 0, file damaged) the GA starts again from its seed and replays: the
+        candidates it had scored are taken from evaluations.jsonl, so nothing scored is trained again."""
+        config_file = self.run_dir / "config.yaml"
+        if not config_file.exists():
+            raise ConfigError(f"cannot resume: {self.run_dir} is not a run directory (no config.yaml)")
+        check_same_run(config_from_yaml(config_file), self.cfg, str(self.run_dir))
+        entries = checkpoint.load_cache(self.run_dir, self.space)
+        try:
+            state, rows, wall = checkpoint.load(self.run_dir, self.space, identity(self.cfg))
+        except checkpoint.CheckpointUnusable as why:
+            log.warning("%s; replaying the search from its %d recorded score(s)", why, len(entries))
+            self.records = RunRecords(self.run_dir, entries)
+            return None
+        if state.generation > self.cfg.search.generations:
+            raise ConfigError(
+                f"search.generations {self.cfg.search.generations} is below the {state.generation} generations "
+                f"{self.run_dir} has finished; give at least {state.generation}"
             )
-            self.records = RunRecords(self.run_dir, checkpoint.load_cache(self.run_dir), rows)
-            self.stopwatch = Stopwatch(offset=wall)
-            return state
-        self.run_dir.mkdir(parents=True, exist_ok=False)
-        (self.run_dir / "config.yaml").write_text(self.config_yaml)
-        write_json(self.run_dir / "versions.json", versions())
-        return None
+        self.records = RunRecords(self.run_dir, entries, rows)
+        self.records.restore_missing_entries()
+        self.stopwatch = Stopwatch(offset=wall)
+        return state
+
+    def _write_run_files(self, where: Path, setup: dict[str, Any]) -> None:
+        """config.yaml (as resolved now), versions.json and setup.json (each resume appended to it)."""
+        write_text(where / "config.yaml", self.config_yaml)
+        write_json(where / "versions.json", versions())
+        resumes = _previous_resumes(where / "setup.json")
+        if self.cfg.resume:
+            resumes.append({"at": datetime.now().isoformat(timespec="seconds"), "from_generation": self._start_generation})
+        write_json(where / "setup.json", {**setup, "resumes": resumes})
 
     def run(self) -> dict[str, Any]:
+        state = self._resume_state() if self.cfg.resume else None  # cheap checks before any work
+        self._start_generation = state.generation if state else 0
+        staging = None if self.cfg.resume else stage_run_dir(self.run_dir)
         backend = build_backend(self.cfg)  # connects to Ray, if asked, before anything is written
         try:
-            return self._run(backend)
+            scorer = build_scorer(self.problem)
+            setup = {"seed": self.cfg.seed, **scorer.info, "backend": backend.name, "workers": backend.workers}
+            self._write_run_files(staging or self.run_dir, setup)
+            if staging is not None:
+                commit_run_dir(staging, self.run_dir)
+                staging = None
+            backend.start(scorer.evaluator)
+            return self._search(backend, scorer, state)
         finally:
             backend.close()
+            if staging is not None:  # failed before the run started: leave nothing behind
+                shutil.rmtree(staging, ignore_errors=True)
 
-    def _run(self, backend: Backend) -> dict[str, Any]:
-        state = self._open_run_dir()
-        scorer = build_scorer(self.problem)
-        backend.start(scorer.evaluator)
+    def _search(self, backend: Backend, scorer: Scorer, state: GAState | None) -> dict[str, Any]:
         persistent = open_run_cache(self.cfg, scorer, self.space)
         self.scorer = CandidateScorer(self.space, backend, self.records, persistent)
-        execution = {"backend": backend.name, "workers": backend.workers}
-        write_json(self.run_dir / "setup.json", {"seed": self.cfg.seed, **scorer.info, **execution})
         ga = GeneticAlgorithm(
             self.space, self.cfg.search, self.evaluate_population, self.is_feasible, self._on_generation
         )
@@ -178,6 +219,14 @@ class Search:
         for cb in self.callbacks:
             cb.on_search_end(self, results)
         return results
+
+
+def _previous_resumes(setup_file: Path) -> list[dict[str, Any]]:
+    try:
+        resumes = json.loads(setup_file.read_text()).get("resumes", [])
+        return resumes if isinstance(resumes, list) else []
+    except (OSError, ValueError, AttributeError):
+        return []
 
 
 def recorded_config(cfg: RunConfig) -> RunConfig:

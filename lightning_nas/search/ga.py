@@ -134,6 +134,10 @@ class GeneticAlgorithm:
         logbook.extend(state.logbook)
         stats = make_statistics()
         individuals = [make_individual(g, f) for g, f in state.evaluated]
+        if not state.population and state.generation < self.cfg.generations:
+            # a finished run continued with more generations: breed what its last generation skipped
+            self.filling = state.generation
+            state.population = self.breed(individuals, rng)
         while state.generation < self.cfg.generations:
             gen = state.generation
             fits = self.evaluate(state.population, gen)

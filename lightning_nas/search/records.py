@@ -8,10 +8,13 @@
 from __future__ import annotations
 
 import csv
+import logging
 from pathlib import Path
 from typing import Any
 
 from lightning_nas.search import checkpoint
+
+log = logging.getLogger(__name__)
 
 
 class RunRecords:
@@ -28,6 +31,15 @@ class RunRecords:
     def add_entry(self, entry: dict[str, Any]) -> None:
         checkpoint.append_cache(self.run_dir, entry)
         self.entries[entry["key"]] = entry
+
+    def restore_missing_entries(self) -> None:
+        """Entries for rows whose score evaluations.jsonl lost (deleted or damaged), rebuilt from the
+        rows and written back, so the run neither trains them again nor fails on them."""
+        lost = {r["key"]: r for r in self.rows if r["key"] not in self.entries}
+        for row in lost.values():
+            self.add_entry(checkpoint.entry_from_row(row))
+        if lost:
+            log.warning("%s: restored %d score(s) missing from %s from the checkpoint", self.run_dir, len(lost), checkpoint.CACHE)
 
     def add_row(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
