@@ -8,6 +8,8 @@ from typing import Any
 
 from lightning_nas.callbacks.base import SearchCallback
 
+from lightning_nas.reporting.format import fmt, fmt_budget, fmt_cost
+
 
 class ConsoleProgress(SearchCallback):
     def __init__(self, stream: Any = None) -> None:
@@ -18,7 +20,7 @@ class ConsoleProgress(SearchCallback):
         print(text, file=self.stream, flush=True)
 
     def on_search_start(self, search: Any) -> None:
-        cons = ", ".join(f"{o.name} <= {o.budget:g} {o.unit}" for o in search.objectives)
+        cons = ", ".join(f"{o.name} <= {fmt_budget(o.budget)} {o.unit}" for o in search.objectives)
         ga = search.cfg.search
         self._print(
             f"search {search.cfg.space.name} on {search.cfg.data.name}: {ga.population} x {ga.generations} generations, "
@@ -27,11 +29,11 @@ class ConsoleProgress(SearchCallback):
 
     def on_generation_end(self, search: Any, generation: int, s: dict[str, Any]) -> None:
         costs = "  ".join(
-            f"{o.name} {s['best_costs'][o.name]:.4g}/{o.budget:g} {o.unit}" for o in search.objectives
+            f"{o.name} {fmt_cost(s['best_costs'][o.name], '.4g')}/{fmt_budget(o.budget)} {o.unit}" for o in search.objectives
         )
         self._print(
-            f"gen {generation + 1:>3}/{search.cfg.search.generations}  best {s['best_fitness']:.4f}  "
-            f"mean {s['mean_fitness']:.4f}  rmi {s['best_rmi']:.4f}  {costs}  "
+            f"gen {generation + 1:>3}/{search.cfg.search.generations}  best {fmt(s['best_fitness'])}  "
+            f"mean {fmt(s['mean_fitness'])}  rmi {fmt(s['best_rmi'])}  {costs}  "
             f"feasible {s['feasible_fraction']:.0%}  new {s['new']}  cache hits {s['cache_hits']}  {s['seconds']:.1f}s  "
             f"{s['new'] / max(s['seconds'], 1e-9):.2f} cand/s  ETA {self._eta(search, generation, s['seconds'])}"
         )
@@ -50,10 +52,10 @@ class ConsoleProgress(SearchCallback):
             "feasible" if r["feasible"] else "INFEASIBLE (no candidate met the budget; best infeasible shown)"
         )
         costs = ", ".join(
-            f"{c['metric']} {c['value']:.4g} / {c['budget']:g} {c['unit']}" for c in best["costs"]
+            f"{c['metric']} {fmt_cost(c['value'], '.4g')} / {fmt_budget(c['budget'])} {c['unit']}" for c in best["costs"]
         )
         self._print(f"best: {best['description']}")
-        self._print(f"  RMI {best['rmi']:.4f}, fitness {best['fitness']:.4f}, {costs}: {status}")
+        self._print(f"  RMI {fmt(best['rmi'])}, fitness {fmt(best['fitness'])}, {costs}: {status}")
         self._print(
             f"  {r['evaluations']} evaluations, {r['unique_evaluations']} unique, {r['trained']} trained here, "
             f"{r['persistent_cache_hits']} from the persistent cache, {r['wall_seconds']:.1f}s; "

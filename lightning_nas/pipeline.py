@@ -10,11 +10,12 @@ from typing import Any
 
 from lightning_nas.backends import check_execution, threads_per_candidate
 from lightning_nas.config import RunConfig
-from lightning_nas.costs import CostModel, build_cost_model
+from lightning_nas.costs import CostModel, build_cost_model, check_budget, constraint_key
 from lightning_nas.costs.objective import Objective
 from lightning_nas.data import ImageDataModule, build_datamodule
 from lightning_nas.errors import ConfigError, check_choice, check_path
 from lightning_nas.reference.loader import build_reference
+from lightning_nas.rmi.cache import resolve_accelerator
 from lightning_nas.rmi.evaluator import RMIEvaluator
 from lightning_nas.rmi.probe import ProbeBatch, reference_features, select_probe_batch
 from lightning_nas.spaces import Genotype, SearchSpace, build_space
@@ -51,8 +52,36 @@ class Scorer:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")  # Lightning's names for the devices a Trainer can use here
+
+
+def usable_accelerators() -> list[str]:
+    """The accelerator names a Lightning Trainer can train on on this machine."""
+    import torch
+
+    present = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    return [a for a in ACCELERATORS if present.get(resolve_accelerator(a), False)]
+
+
+def check_accelerator(key: str, name: object, local: bool = True) -> None:
+    """A one-line ConfigError naming `key` when `name` is not one of Lightning's accelerators or (with
+    `local`: the Trainer runs on this machine, not on a Ray cluster) names a device this machine lacks."""
+    check_choice(key, name, ACCELERATORS)
+    usable = usable_accelerators()
+    if local and name not in usable:
+        raise ConfigError(f"{key} is {name!r} but this machine has no such device; valid here: {', '.join(usable)}")
+
+
+def check_devices(cfg: RunConfig) -> None:
+    """Where candidates and the fine-tuned winner train: known names of devices this machine has."""
+    remote = cfg.search.backend == "ray" and bool(cfg.ray.address)  # a cluster's GPUs need not be visible here
+    check_accelerator("proxy.accelerator", cfg.proxy.accelerator, local=not remote)
+    check_accelerator("finetune.accelerator", cfg.finetune.accelerator)
+
+
 def build_problem(cfg: RunConfig, check_budgets: bool = True) -> Problem:
     check_execution(cfg)
+    check_devices(cfg)
     if cfg.reference.checkpoint:
         check_path("reference checkpoint", cfg.reference.checkpoint)
     check_choice("reference.bn_mode", cfg.reference.bn_mode, ("train", "eval"))
@@ -60,16 +89,19 @@ def build_problem(cfg: RunConfig, check_budgets: bool = True) -> Problem:
     if cfg.proxy.steps < 0 or not 0.0 <= cfg.proxy.beta <= 1.0:
         raise ConfigError(f"proxy.steps must be >= 0 and proxy.beta in [0, 1], got {cfg.proxy.steps} and {cfg.proxy.beta}")
     d = cfg.data
+    for i, c in enumerate(cfg.cost.constraints()):  # before the data and the space are built
+        check_budget(constraint_key(i), c.budget, c.metric)
     dm = build_datamodule(d.name, d.root, d.download, d.resolution, d.batch_size, d.num_workers, d.val_fraction, d.split_seed)
     space = build_space(cfg.space, dm.spec)
     objectives = []
-    for c in cfg.cost.constraints():
-        model = build_cost_model(c, space, d.name, dm.spec.resolution, dm.spec.in_channels)
+    for i, c in enumerate(cfg.cost.constraints()):
+        key = constraint_key(i)
+        model = build_cost_model(c, space, d.name, dm.spec.resolution, dm.spec.in_channels, key)
         if check_budgets:
             lowest = model.minimum()
             if lowest is not None and c.budget < lowest and not math.isclose(c.budget, lowest):
                 raise ConfigError(
-                    f"budget {c.budget:g} {model.unit} for {c.metric} is below the cheapest architecture in "
+                    f"{key}.budget {c.budget:g} {model.unit} for {c.metric} is below the cheapest architecture in "
                     f"{space.name} ({lowest:.6g} {model.unit}); choose a budget >= {lowest:.6g}"
                 )
         objectives.append(Objective(model, c.budget))

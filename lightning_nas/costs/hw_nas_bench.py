@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 class HWNASBenchCost:
     def __init__(self, table: HWNASBenchTable, dataset: str, metric: str) -> None:
         self.values = table.get(dataset, metric)
+        if not np.isfinite(self.values).any():
+            raise ConfigError(
+                f"cost metric {metric!r} has no value for any architecture in {table.source} ({dataset}.{metric} "
+                f"is empty or <= 0 in every row); choose another cost.metric, cost.dataset or cost.table"
+            )
         self.dataset, self.metric = dataset, metric
         self.name = metric
         self.unit = METRICS[metric]

@@ -61,10 +61,31 @@ class MeasuredLatencyCost:
         return None
 
 
+def available_devices() -> list[str]:
+    """The torch devices a latency can be measured on here: cpu, then cuda and cuda:<i> per visible GPU, mps."""
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices += ["cuda", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]
+    if torch.backends.mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+def check_device(key: str, device: object) -> str:
+    """`device` when this machine has it, else a one-line ConfigError naming `key`, the value and the choices."""
+    valid = available_devices()
+    if device not in valid:
+        raise ConfigError(f"{key} {device!r} is unknown or not present on this machine; valid here: {', '.join(valid)}")
+    return str(device)
+
+
 @COSTS.register("measured_latency")
 def _build(cfg: Any, ctx: CostContext) -> MeasuredLatencyCost:
     if cfg.warmup < 0 or cfg.repeats < 1:
-        raise ConfigError(f"measured_latency needs cost.warmup >= 0 and cost.repeats >= 1, got {cfg.warmup} and {cfg.repeats}")
+        raise ConfigError(
+            f"measured_latency needs {ctx.key}.warmup >= 0 and {ctx.key}.repeats >= 1, got {cfg.warmup} and {cfg.repeats}"
+        )
+    check_device(f"{ctx.key}.device", cfg.device)
     return MeasuredLatencyCost(
         ctx.space, ctx.resolution, ctx.in_channels, warmup=cfg.warmup, repeats=cfg.repeats, device=cfg.device
     )

@@ -19,6 +19,7 @@ from lightning_nas.reporting.data import (
     top10,
     unique_candidates,
 )
+from lightning_nas.reporting.format import number
 from lightning_nas.reporting.run_reader import FinishedRun
 
 DPI = 110
@@ -50,7 +51,9 @@ def plot_generations(runs: list[FinishedRun], path: Path) -> Path:
         for ax, best, mean in zip(axes, (s.best_fitness, s.best_rmi, s.best_cost), (s.mean_fitness, s.mean_rmi, s.mean_cost), strict=True):
             ax.plot(gen, best, "-o", color=_colour(i), ms=3, label=f"{label} best" if label else "best")
             ax.plot(gen, mean, "--", color=_colour(i), alpha=0.7, label=f"{label} mean" if label else "mean")
-        axes[2].axhline(run.results["budget"], color=_colour(i), ls=":", lw=1, label=f"budget {run.results['budget']:g}")
+        budget = number(run.results.get("budget"))
+        if budget is not None:
+            axes[2].axhline(budget, color=_colour(i), ls=":", lw=1, label=f"budget {budget:g}")
     for ax, title in zip(axes, ("fitness", "RMI score", f"cost: {_unit(runs[0])}"), strict=True):
         ax.set_title(title)
         ax.set_xlabel("generation")
@@ -71,10 +74,13 @@ def plot_rmi_vs_cost(runs: list[FinishedRun], path: Path) -> Path:
         if points:
             ax.scatter([c for c, _ in points], [r for _, r in points], s=14, alpha=0.5, color=_colour(i),
                        label=f"{prefix}{len(points)} evaluated candidates")
-        ax.axvline(run.results["budget"], color=_colour(i), ls="--", lw=1, label=f"{prefix}budget {run.results['budget']:g}")
+        budget = number(run.results.get("budget"))
+        if budget is not None:
+            ax.axvline(budget, color=_colour(i), ls="--", lw=1, label=f"{prefix}budget {budget:g}")
         best = run.results["best"]
-        if best.get("rmi") is not None:
-            ax.scatter([best["cost"]], [best["rmi"]], marker="*", s=220, color=_colour(i), edgecolor="black",
+        cost, rmi = number(best.get("cost")), number(best.get("rmi"))
+        if cost is not None and rmi is not None:  # a winner without a cost value or RMI has no point
+            ax.scatter([cost], [rmi], marker="*", s=220, color=_colour(i), edgecolor="black",
                        zorder=5, label=f"{prefix}winner")
     ax.set_xlabel(_unit(runs[0]))
     ax.set_ylabel("RMI score (sum of CKA)")

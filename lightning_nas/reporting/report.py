@@ -3,34 +3,16 @@ documents the command and the energy assumptions)."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
+from lightning_nas.reporting.format import fmt, fmt_budget, fmt_cost
 from lightning_nas.reporting.plots import plot_generations, plot_op_distribution, plot_rmi_vs_cost
 from lightning_nas.reporting.run_reader import FinishedRun, load_run
 from lightning_nas.reporting.search_cost import ComputeCost, EnergyAssumptions, compute_cost
 
 REPORT = "report.md"
 PLOTS = {"generations": "generations.png", "rmi_vs_cost": "rmi_vs_cost.png", "op_distribution": "op_distribution.png"}
-
-
-def fmt(value: Any, digits: int = 4) -> str:
-    """Numbers as the report prints them (`n/a` for missing or non-finite values)."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def fmt_cost(value: Any) -> str:
-    """Costs with 5 significant digits (MFLOPs, ms, mJ span orders of magnitude)."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    return f"{value:.5g}"
 
 
 def code(text: str) -> str:
@@ -85,7 +67,7 @@ def cost_lines(title: str, cost: ComputeCost) -> list[str]:
 # ---- sections -----------------------------------------------------------------------------------
 def settings_lines(run: FinishedRun) -> list[str]:
     r = run.results
-    cons = "; ".join(f"{c['metric']} <= {c['budget']:g} {c['unit']}" for c in r.get("constraints", []))
+    cons = "; ".join(f"{c['metric']} <= {fmt_budget(c['budget'])} {c['unit']}" for c in r.get("constraints", []))
     return [
         f"- space: {run.setting('space', 'name')} (proxy C{run.setting('space', 'C')}/N{run.setting('space', 'N')}, "
         f"costed at C{run.setting('space', 'full_C')}/N{run.setting('space', 'full_N')}), dataset: {run.setting('data', 'name')}",
@@ -104,7 +86,7 @@ def winner_lines(run: FinishedRun) -> list[str]:
     if "nb201_index" in b:
         rows.append(["NB201 index", b["nb201_index"]])
     rows += [["RMI", fmt(b["rmi"])], ["fitness", fmt(b["fitness"])]]
-    rows += [[f"{c['metric']} ({c['unit']})", f"{fmt_cost(c['value'])} (budget {c['budget']:g})"] for c in b["costs"]]
+    rows += [[f"{c['metric']} ({c['unit']})", f"{fmt_cost(c['value'])} (budget {fmt_budget(c['budget'])})"] for c in b["costs"]]
     rows.append(["feasible", fmt(b["feasible"])])
     lines = ["## Winner", ""] + _table(["quantity", "value"], rows) + [""]
     if run.results.get("best_feasible"):
@@ -133,7 +115,7 @@ def finetune_lines(run: FinishedRun) -> list[str]:
         ["parameters (M)", fmt(ft["params_M"])],
         ["FLOPs (M)", fmt_cost(ft["flops_M"])],
     ]
-    rows += [[f"{c['metric']} ({c['unit']})", f"{fmt_cost(c['value'])} (budget {c['budget']:g})"] for c in ft["costs"]]
+    rows += [[f"{c['metric']} ({c['unit']})", f"{fmt_cost(c['value'])} (budget {fmt_budget(c['budget'])})"] for c in ft["costs"]]
     rows.append(["checkpoint", code(ft["checkpoint"])])
     return ["## Fine-tuning", ""] + _table(["quantity", "value"], rows) + [""]
 
@@ -199,7 +181,7 @@ def comparison_markdown(runs: list[FinishedRun], assumptions: EnergyAssumptions,
     for run in runs:
         b, cost = run.results["best"], search_cost(run, assumptions)
         top1 = fmt(run.finetune["test_top1"], 2) if run.finetune else "n/a"
-        rows.append([run.name, code(b["description"]), fmt(b["rmi"]), f"{fmt_cost(b['cost'])} / {run.results['budget']:g} {run.results['cost_unit']}",
+        rows.append([run.name, code(b["description"]), fmt(b["rmi"]), f"{fmt_cost(b['cost'])} / {fmt_budget(run.results.get('budget'))} {run.results['cost_unit']}",
                      fmt(b["feasible"]), fmt(cost.wall_seconds, 1), fmt(cost.device_hours), fmt(cost.co2e_kg, 6), top1])
     header = ["run", "winner", "RMI", "cost / budget", "feasible", "wall (s)", "device-hours", "CO2e (kg)", "test top-1 (%)"]
     lines = [f"# Comparison of {len(runs)} runs", "", assumptions_line(assumptions), ""] + _table(header, rows) + [""]

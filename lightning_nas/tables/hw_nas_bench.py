@@ -7,13 +7,14 @@ from the path the user named."""
 
 from __future__ import annotations
 
+import math
 import pickle
 from pathlib import Path
 
 import numpy as np
 
 from lightning_nas.errors import ConfigError, check_choice
-from lightning_nas.tables.nb201_csv import NB201Columns, read_nb201_csv, to_column
+from lightning_nas.tables.nb201_csv import N_ARCHS, NB201Columns, read_nb201_csv, show, to_column
 
 METRICS: dict[str, str] = {
     "edgegpu_latency": "ms",
@@ -57,11 +58,13 @@ class HWNASBenchTable(NB201Columns):
             raise ConfigError(
                 f"{path} is not an HW-NAS-Bench pickle (expected d['nasbench201'][dataset][metric]): {err}"
             ) from None
+        if not isinstance(nb201, dict) or not all(isinstance(m, dict) for m in nb201.values()):
+            raise ConfigError(f"{path} is not an HW-NAS-Bench pickle (expected d['nasbench201'][dataset][metric])")
         columns: dict[tuple[str, str], np.ndarray] = {}
         for ds, metrics in nb201.items():
             for metric, values in metrics.items():
                 if metric in METRICS:
-                    columns[(ds, metric)] = to_column(values, positive=True)
+                    columns[(ds, metric)] = _pickle_column(f"{path}: nasbench201[{ds!r}][{metric!r}]", values)
         return cls(columns, str(path))
 
     @classmethod
@@ -80,3 +83,15 @@ class HWNASBenchTable(NB201Columns):
         check_choice("HW-NAS-Bench metric", metric, METRICS)
         check_choice("HW-NAS-Bench dataset", dataset, DATASETS)
         return self.require(dataset, metric)
+
+
+def _pickle_column(where: str, values: object) -> np.ndarray:
+    """One metric of the pickle: a list of N_ARCHS numbers (the -1 sentinel and None are NaN), else a
+    one-line ConfigError naming `where`, the position and the bad value."""
+    if not isinstance(values, list | tuple | np.ndarray) or len(values) != N_ARCHS:
+        size = f" of {len(values)}" if isinstance(values, list | tuple | np.ndarray) else ""
+        raise ConfigError(f"{where} must be a list of {N_ARCHS} numbers, got {type(values).__name__}{size}")
+    for i, v in enumerate(values):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float | np.number) or math.isinf(v)):
+            raise ConfigError(f"{where}[{i}] is not a finite number: {show(v)}")
+    return to_column((np.nan if v is None else v for v in values), positive=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import math
 from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
@@ -25,6 +26,12 @@ def to_column(values: Iterable[float], positive: bool = False) -> np.ndarray:
     missing = ~(arr > 0) if positive else np.isnan(arr) | (arr == -1.0)
     arr[missing] = np.nan
     return arr
+
+
+def show(value: object, limit: int = 40) -> str:
+    """`repr(value)` cut to `limit` characters, for a one-line error about a bad cell."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class NB201Columns:
@@ -78,24 +85,33 @@ def read_nb201_csv(
     key = header.index(index_column)
 
     order: list[int] = []
+    first_line: dict[int, int] = {}  # index -> the line that gave it
     for line, row in enumerate(rows, start=2):
-        cell = row[key] if key < len(row) else ""
+        cell = row[key].strip() if key < len(row) else ""
         try:
-            order.append(nb201_index(from_arch_str(cell)) if index_column == "arch_str" else int(cell))
-        except (ConfigError, ValueError) as err:
-            raise ConfigError(f"{path} line {line}: bad {index_column} {cell!r} ({err})") from None
-        if not 0 <= order[-1] < N_ARCHS:
-            raise ConfigError(f"{path} line {line}: {index_column} {order[-1]} out of range 0..{N_ARCHS - 1}")
+            index = nb201_index(from_arch_str(cell)) if index_column == "arch_str" else int(cell)
+        except (ConfigError, ValueError):
+            want = "an NB201 arch string" if index_column == "arch_str" else f"an integer 0..{N_ARCHS - 1}"
+            raise ConfigError(f"{path} line {line}: bad {index_column} {show(cell)} (expected {want})") from None
+        if not 0 <= index < N_ARCHS:
+            raise ConfigError(f"{path} line {line}: {index_column} {show(cell)} out of range 0..{N_ARCHS - 1}")
+        if index in first_line:
+            raise ConfigError(f"{path} line {line}: {index_column} {show(cell)} repeats line {first_line[index]}")
+        first_line[index] = line
+        order.append(index)
     if index_column == "arch_index" and "ops" in header:
         ops = header.index("ops")
-        try:
-            agree = all(
-                from_ops_digits(r[ops]) == genotype_of_index(i) for i, r in zip(order, rows, strict=True)
-            )
-        except (ValueError, IndexError):
-            agree = False
-        if not agree:
-            raise ConfigError(f"{path}: the ops column does not follow the NAS-Bench-201 index order")
+        for line, (i, r) in enumerate(zip(order, rows, strict=True), start=2):
+            cell = r[ops] if ops < len(r) else ""
+            try:
+                agree = from_ops_digits(cell) == genotype_of_index(i)
+            except (ValueError, IndexError):
+                agree = False
+            if not agree:
+                raise ConfigError(
+                    f"{path} line {line}: ops {show(cell)} is not NB201 arch {i}; "
+                    "the ops column does not follow the NAS-Bench-201 index order"
+                )
 
     columns: dict[tuple[str, str], np.ndarray] = {}
     for j, name in enumerate(header):
@@ -106,9 +122,12 @@ def read_nb201_csv(
         for line, row in enumerate(rows, start=2):
             cell = row[j].strip() if j < len(row) else ""
             try:
-                values.append(float(cell) if cell else np.nan)
+                value = float(cell) if cell else np.nan
             except ValueError:
-                raise ConfigError(f"{path} line {line}: {name} is not a number: {cell!r}") from None
+                value = math.inf  # reported below with the cell as written
+            if math.isinf(value):
+                raise ConfigError(f"{path} line {line}: {name} is not a finite number: {show(cell)}")
+            values.append(value)
         col = np.full(N_ARCHS, np.nan)
         col[order] = to_column(values, positive)
         columns[(dataset, field)] = col
