@@ -1,6 +1,8 @@
 """Per-generation search checkpoints (`checkpoint.json`) and the append-only evaluation cache
-(`evaluations.jsonl`, one line per trained candidate, written as soon as it is scored), so that a run
-killed at any point resumes without retraining anything it had already scored."""
+(`evaluations.jsonl`, one line per scored candidate, written as soon as it is scored), so that a run
+killed at any point resumes without retraining anything it had already scored. The checkpoint only
+saves time: without it (killed in generation 0, damaged, older version) the search replays its GA from
+the seed with the scores in evaluations.jsonl; without those, the checkpoint's rows restore them."""
 
 from __future__ import annotations
 
@@ -108,8 +110,12 @@ def load_cache(run_dir: Path, space: SearchSpace) -> dict[str, dict[str, Any]]:
     cache: dict[str, dict[str, Any]] = {}
     if not path.exists():
         return cache
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):  # a line torn by a kill: end it, so the next entry starts afresh
+        with open(path, "ab") as f:
+            f.write(b"\n")
     bad = 0
-    for line in path.read_bytes().splitlines():
+    for line in data.splitlines():
         if not line.strip():
             continue
         entry = _entry(line, space)

@@ -52,15 +52,16 @@ def resolve(argv: list[str] | None) -> RunConfig:
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    cfg = resolve(argv)
-    apply_threads(cfg)
-    from lightning_nas.search.engine import Search
-
-    search = Search(cfg, default_callbacks(cfg))
+    search = None
     try:
+        cfg = resolve(argv)
+        apply_threads(cfg)
+        from lightning_nas.search.engine import Search
+
+        search = Search(cfg, default_callbacks(cfg))
         search.run()
     except KeyboardInterrupt:
-        if (search.run_dir / "config.yaml").exists():
+        if search is not None and (search.run_dir / "config.yaml").exists():
             print(f"interrupted; continue with: python -m lightning_nas.search --resume {search.run_dir}", file=sys.stderr)
         else:
             print("interrupted before the run directory was written; nothing to resume", file=sys.stderr)
