@@ -1,0 +1,89 @@
+"""Damaged run files: each file a resumed search reads back (checkpoint.json, evaluations.jsonl,
+setup.json, config.yaml) truncated, emptied, holding the wrong JSON type, not UTF-8, or deleted. The
+run's own record files only cost time when damaged: the search replays or restores what it lost and
+gives the same results as the uninterrupted run. config.yaml is the user's config and cannot be guessed:
+a damaged one is one line naming it, exit 2, and nothing is written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.runs import assert_same_results, copy_run, one_error_line, run_main, search_args
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def _replace_lines(path: Path, new: list[bytes]) -> None:
+    lines = path.read_bytes().splitlines()
+    path.write_bytes(b"\n".join(new + lines[len(new) :]) + b"\n")
+
+
+DAMAGE: dict[str, Callable[[Path], None]] = {
+    "truncated": lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
+    "empty": lambda p: p.write_bytes(b""),
+    "wrong type": lambda p: p.write_text("[1, 2, 3]\n"),
+    "not utf-8": lambda p: p.write_bytes(b"\xff\xfe\xfa" + p.read_bytes()[3:]),
+    "deleted": lambda p: p.unlink(),
+}
+JSONL_DAMAGE: dict[str, Callable[[Path], None]] = {
+    **DAMAGE,
+    "lines of the wrong type": lambda p: _replace_lines(p, [b"{}", b"[1]", b'{"key": 3}']),
+    "a line not utf-8": lambda p: _replace_lines(p, [b"\xff\xfe{garbage"]),
+}
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    """`full` ran 3 generations; `short` ran 2 of the same search (resumed to 3 it must equal `full`)."""
+    root = tmp_path_factory.mktemp("damaged")
+    assert run_main(*search_args(root, "--search.generations", "3", "--run_dir", str(root / "full"))) == 0
+    assert run_main(*search_args(root, "--search.generations", "2", "--run_dir", str(root / "short"))) == 0
+    return root
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+@pytest.mark.parametrize("name", ["checkpoint.json", "setup.json"])
+def test_a_damaged_record_file_is_rebuilt_and_the_run_finishes_the_same(root, tmp_path, name, damage):
+    run = copy_run(root / "short", tmp_path / "short")
+    DAMAGE[damage](run / name)
+    assert run_main("--resume", str(run), "--search.generations", "3") == 0
+    assert_same_results(run, root / "full")
+
+
+@pytest.mark.parametrize("damage", list(JSONL_DAMAGE))
+def test_damaged_evaluations_jsonl_is_restored_and_the_run_finishes_the_same(root, tmp_path, damage, caplog):
+    run = copy_run(root / "short", tmp_path / "short")
+    JSONL_DAMAGE[damage](run / "evaluations.jsonl")
+    assert run_main("--resume", str(run), "--search.generations", "3") == 0
+    assert_same_results(run, root / "full")
+    assert "Traceback" not in caplog.text
+
+
+def test_both_record_files_lost_rescore_and_finish_the_same(root, tmp_path):
+    run = copy_run(root / "short", tmp_path / "short")
+    (run / "checkpoint.json").unlink()
+    (run / "evaluations.jsonl").unlink()
+    assert run_main("--resume", str(run), "--search.generations", "3") == 0
+    assert_same_results(run, root / "full")
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_a_damaged_config_yaml_is_one_line_naming_it(root, tmp_path, capsys, damage):
+    run = copy_run(root / "short", tmp_path / "short")
+    DAMAGE[damage](run / "config.yaml")
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    assert run_main("--resume", str(run)) == 2
+    one_error_line(capsys.readouterr().err, "config.yaml")
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
+def test_a_damaged_run_without_any_generation_still_resumes(root, tmp_path):
+    """Stopped in generation 0 and then damaged: nothing to restore from, everything is scored again."""
+    run = copy_run(root / "short", tmp_path / "short")
+    (run / "checkpoint.json").unlink()
+    JSONL_DAMAGE["truncated"](run / "evaluations.jsonl")
+    assert run_main("--resume", str(run), "--search.generations", "3") == 0
+    assert_same_results(run, root / "full")
