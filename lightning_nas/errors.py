@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 
 class ConfigError(ValueError):
@@ -36,7 +37,8 @@ def check_path(what: str, path: object) -> None:
 
 
 def cli_entry(main: F) -> F:
-    """Wrap a CLI `main` so that ConfigError becomes `error: ...` on stderr and exit code 2."""
+    """Wrap a CLI `main` so that ConfigError becomes `error: ...` on stderr and exit code 2, and Ctrl-C
+    (where the CLI has no resume hint of its own) `interrupted` and exit code 130, never a traceback."""
 
     @functools.wraps(main)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -45,5 +47,8 @@ def cli_entry(main: F) -> F:
         except ConfigError as err:
             print(f"error: {err}", file=sys.stderr)
             raise SystemExit(EXIT_USAGE) from None
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            raise SystemExit(EXIT_INTERRUPTED) from None
 
     return wrapper  # type: ignore[return-value]
