@@ -179,8 +179,9 @@ class Search:
         state = self._resume_state() if self.cfg.resume else None  # cheap checks before any work
         self._start_generation = state.generation if state else 0
         staging = None if self.cfg.resume else stage_run_dir(self.run_dir)
-        backend = build_backend(self.cfg)  # connects to Ray, if asked, before anything is written
+        backend: Backend | None = None
         try:
+            backend = build_backend(self.cfg)  # connects to Ray, if asked, before the reference is built
             scorer = build_scorer(self.problem)
             setup = {"seed": self.cfg.seed, **scorer.info, "backend": backend.name, "workers": backend.workers}
             self._write_run_files(staging or self.run_dir, setup)
@@ -190,7 +191,8 @@ class Search:
             backend.start(scorer.evaluator)
             return self._search(backend, scorer, state)
         finally:
-            backend.close()
+            if backend is not None:
+                backend.close()
             if staging is not None:  # failed before the run started: leave nothing behind
                 shutil.rmtree(staging, ignore_errors=True)
 
