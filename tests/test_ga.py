@@ -45,6 +45,21 @@ def test_resuming_from_a_state_reaches_the_same_result():
     assert resumed.logbook == full.logbook and resumed.hall_of_fame == full.hall_of_fame
 
 
+def test_a_finished_run_continued_with_more_generations_equals_the_longer_run():
+    states = []
+    GeneticAlgorithm(NB201Space(), GAConfig(population=8, generations=3), matches, on_generation=lambda s, *_: states.append(s)).run(random.Random(3))
+    assert states[-1].population == []  # the last generation breeds no children
+    longer = GeneticAlgorithm(NB201Space(), GAConfig(population=8, generations=6), matches)
+    continued = longer.run(random.Random(999), states[-1])[0]
+    full = GeneticAlgorithm(NB201Space(), GAConfig(population=8, generations=6), matches).run(random.Random(3))[0]
+    assert continued.logbook == full.logbook and continued.hall_of_fame == full.hall_of_fame
+
+
+def test_the_smallest_population_runs_with_the_default_tournament():
+    state = GeneticAlgorithm(NB201Space(), GAConfig(population=2, generations=3), matches).run(random.Random(0))[0]
+    assert GAConfig().tournament_size > 2 and [r["nevals"] for r in state.logbook] == [2, 2, 2]
+
+
 def draws_to_fill(budget: int, handling: str, seed: int, generations: int = 3) -> int:
     """Toy space: cost = sum of op indices (0..24); budget = max allowed cost."""
     cfg = GAConfig(population=10, generations=generations, constraint_handling=handling, max_rejection_draws=10**6)
@@ -70,9 +85,10 @@ def test_rejection_stops_with_a_clear_message_for_an_infeasible_budget():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"population": 1}, "population must be >= 2"),
+        ({"population": 1}, "population must be in 2..100000"),
+        ({"population": 2_000_000_000}, "population must be in 2..100000"),  # MemoryError after minutes before
         ({"generations": 0}, "generations must be >= 1"),
-        ({"tournament_size": 50}, "tournament_size"),
+        ({"tournament_size": 0}, "tournament_size must be >= 1"),
         ({"mutation_rate": 1.5}, "mutation_rate"),
         ({"constraint_handling": "ignore"}, "unknown search.constraint_handling 'ignore'; valid: penalty, rejection"),
     ],
