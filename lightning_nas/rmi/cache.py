@@ -11,7 +11,9 @@ and still returns the score.
 
 WAL journal and a busy timeout let several processes on one machine read and write at once. Every row
 carries a checksum of its own content: a row that does not match it is treated as missing (and
-dropped), and a file SQLite cannot read is moved aside and rebuilt, never trusted."""
+dropped), and a file SQLite cannot read is moved aside and rebuilt, never trusted. A cache that cannot be
+opened or created (a read-only file, an uncreatable folder), or that fails a write or read mid-run (read-only,
+disk full), never stops a search: the run goes on without it after one warning naming the file."""
 
 from __future__ import annotations
 
@@ -54,6 +56,17 @@ _COLUMNS = "space, key, score_hash, rmi, cka, losses, seconds, created, checksum
 
 class CacheCorruptError(RuntimeError):
     """The cache file cannot be used (and was not rebuilt)."""
+
+
+class CacheUnavailableError(ConfigError):
+    """The cache file cannot be opened, created or written (permissions, a folder in its place, locked, disk
+    full): not corrupt, so it is left as it is."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(
+            f"cannot use the evaluation cache {path}: {reason}; set cache.path elsewhere or cache.enabled false"
+        )
 
 
 def default_cache_path(reference_cache_dir: str = "~/.cache/lightning_nas") -> Path:
@@ -151,17 +164,15 @@ class EvalCache:
 
     def __init__(self, path: str | Path, rebuild_corrupt: bool = True) -> None:
         self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.hits = 0
         self.stores = 0
         self.torch_version = torch.__version__
         self._warned_versions: set[str | None] = set()
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = self._open()
-        except sqlite3.OperationalError as err:  # locked, read-only, cannot open: not corruption, keep the file
-            raise ConfigError(
-                f"cannot use the evaluation cache {self.path}: {err}; set cache.path elsewhere or cache.enabled false"
-            ) from None
+        except (sqlite3.OperationalError, OSError) as err:  # locked, read-only, cannot open: keep the file
+            raise CacheUnavailableError(self.path, _reason(err)) from None
         except sqlite3.DatabaseError as err:  # not a database / malformed / failed quick_check
             if not rebuild_corrupt:
                 raise CacheCorruptError(
@@ -211,7 +222,10 @@ class EvalCache:
             log.warning(
                 "evaluation cache row (%s, %s) fails its checksum: dropped, will re-score", space, key
             )
-            self.conn.execute(f"DELETE FROM scores WHERE {where}", (space, key, shash))
+            try:
+                self.conn.execute(f"DELETE FROM scores WHERE {where}", (space, key, shash))
+            except sqlite3.Error:  # a read-only file: the row stays, still never returned
+                pass
             return None
         if version != self.torch_version and version not in self._warned_versions:
             self._warned_versions.add(version)
@@ -268,16 +282,45 @@ class EvalCache:
 
 
 class RunCache:
-    """The cache bound to one run's space and score hash: `lookup(key)` / `store(key, result)`."""
+    """The cache bound to one run's space and score hash: `lookup(key)` / `store(key, result)`.
 
-    def __init__(self, cache: EvalCache, space: str, shash: str) -> None:
-        self.cache, self.space, self.shash = cache, space, shash
+    A write that fails (read-only file, disk full) stops further writes and a read that fails stops the
+    cache altogether, each after one warning: the search goes on, its scores are only not kept across runs.
+    With `required` (a command whose whole point is the cache) a failure is a ConfigError instead."""
+
+    def __init__(self, cache: EvalCache, space: str, shash: str, required: bool = False) -> None:
+        self.cache, self.space, self.shash, self.required = cache, space, shash, required
+        self.readable = True
+        self.writable = True
 
     def lookup(self, key: str) -> ProxyResult | None:
-        return self.cache.get(self.space, key, self.shash)
+        if not self.readable:
+            return None
+        try:
+            return self.cache.get(self.space, key, self.shash)
+        except sqlite3.Error as err:
+            self.readable = self.writable = False
+            self._fail("a read", err)
+            return None
 
     def store(self, key: str, result: ProxyResult) -> None:
-        self.cache.put(self.space, key, self.shash, result)
+        if not self.writable:
+            return
+        try:
+            self.cache.put(self.space, key, self.shash, result)
+        except sqlite3.Error as err:
+            self.writable = False
+            self._fail("a write", err)
+
+    def _fail(self, what: str, err: Exception) -> None:
+        reason = f"{what} failed: {_reason(err)}"
+        if self.required:
+            raise CacheUnavailableError(self.cache.path, reason) from None
+        log.warning(
+            "evaluation cache %s unusable (%s): going on without it, new scores will not be kept across runs",
+            self.cache.path,
+            reason,
+        )
 
     @property
     def hits(self) -> int:
@@ -291,9 +334,18 @@ def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE scores ADD COLUMN torch_version TEXT")
 
 
-def open_run_cache(cfg: Any, scorer: Any, space: Any) -> RunCache | None:
+def _reason(err: Exception) -> str:
+    """An error in a few words on one line (an OSError without its repeated path)."""
+    text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+    return " ".join(text.split()) or type(err).__name__
+
+
+def open_run_cache(cfg: Any, scorer: Any, space: Any, required: bool = False) -> RunCache | None:
     """The persistent cache for a run (`cfg.cache`), or None when disabled. The score key takes the thread
-    count and accelerator the run's evaluator trains candidates with (`RMIEvaluator.threads`, `.cfg`)."""
+    count and accelerator the run's evaluator trains candidates with (`RMIEvaluator.threads`, `.cfg`).
+
+    A cache that cannot be opened or created is None too, after one warning (the run goes on without it),
+    unless `required` (then the CacheUnavailableError, a one-line ConfigError, is raised)."""
     if not cfg.cache.enabled:
         return None
     path = resolve_cache_path(cfg.cache.path, cfg.reference.cache_dir)
@@ -302,4 +354,15 @@ def open_run_cache(cfg: Any, scorer: Any, space: Any) -> RunCache | None:
     shash = score_hash(
         space, ev.reference_features, scorer.probe.digest(), ev.cfg, ev.seed, reference, threads=ev.threads
     )
-    return RunCache(EvalCache(path), space.name, shash)
+    try:
+        cache = EvalCache(path)
+    except CacheUnavailableError as err:
+        if required:
+            raise
+        log.warning(
+            "evaluation cache %s unusable (%s): going on without it, scores will not be kept across runs",
+            err.path,
+            err.reason,
+        )
+        return None
+    return RunCache(cache, space.name, shash, required)

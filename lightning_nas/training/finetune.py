@@ -4,12 +4,14 @@ the command): choose the winner, build the module and Trainer, train, test, reco
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 
@@ -26,6 +28,7 @@ from lightning_nas.training.module import FinetuneModule, ReferenceTaps
 from lightning_nas.training.recipe import Recipe, resolve_recipe
 
 FINETUNE_JSON = "finetune.json"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -139,18 +142,58 @@ def build_trainer(
 
 
 def resume_path(out_dir: Path, setup: dict[str, Any], resume: bool) -> Path | None:
-    """last.ckpt when resuming and it was written for the same setup; ConfigError when it was not."""
+    """last.ckpt when resuming and it was written for the same setup; ConfigError when it was not (or
+    setup.json cannot be read: nothing then says what last.ckpt holds). Whether it can be read is
+    `readable_or_aside`'s question."""
     last = out_dir / "checkpoints" / "last.ckpt"
     setup_file = out_dir / "setup.json"
     if not (resume and last.exists()):
         return None
-    previous = json.loads(setup_file.read_text()) if setup_file.exists() else None
+    try:
+        previous = json.loads(setup_file.read_text()) if setup_file.exists() else None
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ConfigError(
+            f"cannot read {setup_file} ({type(err).__name__}), so {last} cannot be checked; "
+            "set finetune.resume=false to start over or finetune.out_dir to another folder"
+        ) from None
     if previous != json.loads(json.dumps(setup)):
         raise ConfigError(
             f"{last} was written for another fine-tuning setup ({setup_file}); "
             "set finetune.resume=false to start over or finetune.out_dir to another folder"
         )
     return last
+
+
+def readable_or_aside(last: Path) -> Path | None:
+    """`last` when it can be resumed from. One that cannot be read (a kill while it was written, damage)
+    holds nothing to resume: it is moved aside (kept, not deleted) with one warning, and None is returned,
+    so the fine-tune starts from scratch."""
+    problem = unreadable_checkpoint(last)
+    if problem is None:
+        return last
+    aside = last.with_name(f"{last.name}.unreadable-{int(time.time())}")
+    last.replace(aside)
+    log.warning(
+        "fine-tune checkpoint %s is not a readable checkpoint (%s): moved to %s, starting the fine-tune from scratch",
+        last,
+        problem,
+        aside.name,
+    )
+    return None
+
+
+def unreadable_checkpoint(path: Path) -> str | None:
+    """Why `path` cannot be resumed from (loaded as Lightning loads it, tensors and plain types only), or
+    None when it can."""
+    from lightning_nas.reference.loader import unreadable_reason
+
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - whatever torch raises, the file cannot be resumed from
+        return unreadable_reason(err)
+    if not isinstance(obj, dict) or "state_dict" not in obj:
+        return "no state_dict in it"
+    return None
 
 
 # ---- the run ----------------------------------------------------------------------------------
@@ -164,6 +207,7 @@ def run_finetune(cfg: RunConfig, target: Target, extra_callbacks: list[Callback]
     out_dir = Path(recipe.cfg.out_dir) if recipe.cfg.out_dir else target.run_dir / "finetune"
     setup = _setup(cfg, problem, target.genotype, recipe)
     ckpt = resume_path(out_dir, setup, recipe.cfg.resume)
+    ckpt = readable_or_aside(ckpt) if ckpt else None
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / "setup.json", setup)
     (out_dir / "finetune_config.yaml").write_text(config_to_yaml(cfg))
