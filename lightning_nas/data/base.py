@@ -1,16 +1,23 @@
 """Shared LightningDataModule for the image datasets: a seeded train/val split, normalised tensors,
 the standard augmentation (random crop with padding, horizontal flip where it makes sense) and
-loaders. Subclasses only say how to read the train and test sets."""
+loaders. Subclasses only say how to read the train and test sets.
+
+The training stream is a function of one seed: the loader's sampler draws the order and one augmentation
+seed per image from an explicit `torch.Generator`, in the main process, so neither the global RNG state
+nor the number of loader workers (`data.num_workers`) changes what a model sees."""
 
 from __future__ import annotations
 
+import random
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from lightning_nas.errors import ConfigError
 
@@ -49,15 +56,44 @@ def augment(images: torch.Tensor, padding: int, flip: bool, generator: torch.Gen
 
 
 class _Augmented(Dataset):
+    """The training images, augmented. Indexed by (index, augmentation seed) pairs from `SeededSampler`
+    (a plain index augments from the global RNG)."""
+
     def __init__(self, base: Dataset, padding: int, flip: bool) -> None:
         self.base, self.padding, self.flip = base, padding, flip
 
     def __len__(self) -> int:
         return len(self.base)  # type: ignore[arg-type]
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+    def __getitem__(self, item: int | tuple[int, int]) -> tuple[torch.Tensor, int]:
+        i, seed = item if isinstance(item, tuple) else (item, None)
         x, y = self.base[i]
-        return augment(x, self.padding, self.flip), y
+        generator = None if seed is None else torch.Generator().manual_seed(seed)
+        return augment(x, self.padding, self.flip, generator), y
+
+
+class SeededSampler(Sampler[tuple[int, int]]):
+    """Each epoch a shuffled order of `n` images, each paired with its augmentation seed, both drawn from
+    `generator` (which carries on across epochs): the stream depends on the generator's seed only."""
+
+    def __init__(self, n: int, generator: torch.Generator) -> None:
+        self.n, self.generator = n, generator
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        order = torch.randperm(self.n, generator=self.generator).tolist()
+        seeds = torch.randint(0, 2**62, (self.n,), generator=self.generator).tolist()
+        return iter(zip(order, seeds, strict=True))
+
+
+def seed_worker(worker_id: int) -> None:
+    """DataLoader `worker_init_fn`: a worker's Python and NumPy RNGs follow its torch seed (the loader's
+    generator and the worker id), for datasets that draw from them."""
+    seed = torch.initial_seed()
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
 
 
 class ImageDataModule(L.LightningDataModule):
@@ -127,30 +163,39 @@ class ImageDataModule(L.LightningDataModule):
         self._train = Subset(full, order[n_val:])
         self._test = self._load(train=False)
 
-    def _loader(self, ds: Dataset, shuffle: bool, batch_size: int | None) -> DataLoader:
+    def _loader(
+        self, ds: Dataset, batch_size: int | None, sampler: Sampler | None = None, generator: torch.Generator | None = None
+    ) -> DataLoader:
         return DataLoader(
             ds,
             batch_size=self.batch_size if batch_size is None else batch_size,
-            shuffle=shuffle,
+            sampler=sampler,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            worker_init_fn=seed_worker if self.num_workers > 0 else None,
+            generator=generator,
         )
 
     # `batch_size` overrides the module's for one loader (a reference trained with its own batch size
     # must not change the batch size of a shared datamodule).
-    def train_dataloader(self, batch_size: int | None = None) -> DataLoader:
+    def train_dataloader(self, batch_size: int | None = None, seed: int | None = None) -> DataLoader:
+        """Shuffled, augmented training batches, the whole stream a function of `seed` (None: one drawn
+        from the global torch RNG, which Lightning's `seed_everything` seeds)."""
         self.setup()
+        if seed is None:
+            seed = int(torch.randint(0, 2**62, ()).item())
+        generator = torch.Generator().manual_seed(seed)
         augmented = _Augmented(self._train, self.spec.crop_padding, self.spec.flip)  # type: ignore[arg-type]
-        return self._loader(augmented, shuffle=True, batch_size=batch_size)
+        return self._loader(augmented, batch_size, SeededSampler(len(augmented), generator), generator)
 
     def val_dataloader(self, batch_size: int | None = None) -> DataLoader:
         """The held-out validation images; an empty loader when there is no validation split."""
         self.setup()
-        return self._loader(self._val, shuffle=False, batch_size=batch_size)  # type: ignore[arg-type]
+        return self._loader(self._val, batch_size)  # type: ignore[arg-type]
 
     def test_dataloader(self, batch_size: int | None = None) -> DataLoader:
         self.setup()
-        return self._loader(self._test, shuffle=False, batch_size=batch_size)  # type: ignore[arg-type]
+        return self._loader(self._test, batch_size)  # type: ignore[arg-type]
 
 
 class TensorImages(Dataset):

@@ -4,8 +4,13 @@ checkpoint), or trained here with a Lightning Trainer and cached for later runs.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib
+import json
 import logging
+import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -58,22 +63,45 @@ def clean_state_dict(obj: Any) -> dict[str, torch.Tensor]:
     return out
 
 
-def load_weights(model: nn.Module, path: str | Path) -> None:
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise ConfigError(f"reference checkpoint not found: {path}")
+def unreadable_reason(err: BaseException) -> str:
+    """Why `torch.load(..., weights_only=True)` failed, in a few words on one line: never torch's advice
+    (to load with weights_only=False, to allowlist globals, to file an issue)."""
+    text = str(err)
+    found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+    if found:
+        return f"it holds a pickled {found.group(1)} object, not only tensors; save a state_dict instead"
+    if "WeightsUnpickler error:" in text:
+        text = text.split("WeightsUnpickler error:", 1)[1]
+    first = " ".join(text.split()).split(". ")[0].rstrip(".")
+    if not first or "weights_only" in first or len(first) > 200:
+        first = type(err).__name__
+    return first
+
+
+def read_checkpoint(path: Path) -> Any:
+    """The file's content, loaded as tensors and plain containers only (never arbitrary pickles);
+    ConfigError (one line) when it is not a readable PyTorch checkpoint."""
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unreadable file is a user error here
-        raise ConfigError(f"cannot read reference checkpoint {path}: {err}") from None
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - whatever torch raises, the file is unreadable here
+        raise ConfigError(f"reference checkpoint {path} is not a readable PyTorch checkpoint ({unreadable_reason(err)})") from None
+
+
+def load_weights(model: nn.Module, path: str | Path, obj: Any = None) -> None:
+    """Load the checkpoint at `path` (or its already loaded content `obj`) into `model`."""
+    path = Path(path).expanduser()
+    if obj is None:
+        if not path.exists():
+            raise ConfigError(f"reference checkpoint not found: {path}")
+        obj = read_checkpoint(path)
     try:
         model.load_state_dict(clean_state_dict(obj))
-    except RuntimeError as err:
+    except (RuntimeError, TypeError, AttributeError) as err:
         first = str(err).splitlines()[0:2]
         raise ConfigError(f"checkpoint {path} does not fit the reference arch: {' '.join(first)}") from None
 
 
-CACHE_KEY_VERSION = 3  # bump when the training recipe changes in a way the key does not show
+CACHE_KEY_VERSION = 4  # bump when the training recipe changes in a way the key does not show (4: seeded sampler)
 
 
 def cache_key(cfg: ReferenceConfig, datamodule: Any, seed: int) -> dict[str, Any]:
@@ -95,29 +123,34 @@ def cache_key(cfg: ReferenceConfig, datamodule: Any, seed: int) -> dict[str, Any
 
 def cache_path(cfg: ReferenceConfig, datamodule: Any, seed: int, key: dict[str, Any] | None = None) -> Path:
     """The cached reference for `cache_key` (given, or computed): a readable prefix and a hash over the key."""
-    import hashlib
-    import json
-
     key = key or cache_key(cfg, datamodule, seed)
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(_canonical(key).encode()).hexdigest()[:16]
     spec = datamodule.spec
     arch = cfg.arch.rsplit(".", 1)[-1]
     name = f"{spec.name}-r{spec.resolution}-{arch}-s{seed}-e{cfg.train_epochs}-{digest}.pt"
     return Path(cfg.cache_dir).expanduser() / "references" / name
 
 
-def train_reference(model: nn.Module, datamodule: Any, cfg: ReferenceConfig, seed: int) -> float:
+def train_reference(
+    model: nn.Module, datamodule: Any, cfg: ReferenceConfig, seed: int, threads: int | None = None
+) -> float:
     """Train on the training split with a Lightning Trainer (batch size `cfg.train_batch_size`; the
-    datamodule itself is left as it is: it may be shared with a fine-tune); returns the test top-1 (%)."""
+    datamodule itself is left as it is: it may be shared with a fine-tune); returns the test top-1 (%).
+
+    The weights are a function of the initial weights, the data, `cfg`, `seed` and the torch thread count
+    (`threads`, None: the current one, held fixed throughout; `cache_key` records it): the batch order and
+    augmentation come from a generator seeded by `seed` (not the global RNG, not the loader's worker
+    count), with torch's deterministic algorithms on."""
     import lightning as L
 
     from lightning_nas.quiet import quiet_lightning, silent_trainer
     from lightning_nas.training.classifier import ClassifierModule
+    from lightning_nas.training.determinism import reproducible
 
     module = ClassifierModule(model, datamodule.spec.num_classes, lr=cfg.train_lr, max_epochs=cfg.train_epochs)
-    with quiet_lightning():
+    with quiet_lightning(), reproducible(threads):
         L.seed_everything(seed, verbose=False)
-        train = datamodule.train_dataloader(batch_size=cfg.train_batch_size)
+        train = datamodule.train_dataloader(batch_size=cfg.train_batch_size, seed=seed)
         trainer = silent_trainer(max_epochs=cfg.train_epochs)  # no validation: nothing is selected
         trainer.fit(module, train_dataloaders=train)
         result = trainer.test(module, dataloaders=datamodule.test_dataloader(batch_size=cfg.train_batch_size), verbose=False)
@@ -138,24 +171,62 @@ def build_reference(cfg: ReferenceConfig, datamodule: Any, seed: int) -> tuple[n
     key = cache_key(cfg, datamodule, seed)
     path = cache_path(cfg, datamodule, seed, key)
     if path.exists():
-        load_weights(model, path)
-        info.update(checkpoint=str(path), trained_here=True, cached=True, **_meta(path), **_splits(datamodule))
-        return model, info
+        cached = _load_cached(model, path, key)
+        if cached is not None:
+            info.update(checkpoint=str(path), trained_here=True, cached=True, **cached, **_splits(datamodule))
+            return model, info
+        with torch.random.fork_rng(devices=[]):  # the same initial weights as a first training
+            torch.manual_seed(seed)
+            model = build_architecture(cfg.arch, cfg.init_args, spec.num_classes, spec.in_channels)
     log.info("training reference %s on %s for %d epochs (cached at %s)", cfg.arch, spec.name, cfg.train_epochs, path)
     start = time.perf_counter()
-    acc = train_reference(model, datamodule, cfg, seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({"state_dict": model.state_dict(), "test_acc": acc, "epochs": cfg.train_epochs, "seed": seed, "key": key}, tmp)
-    tmp.replace(path)
-    info.update(checkpoint=str(path), trained_here=True, cached=False, test_acc=acc, train_seconds=time.perf_counter() - start)
-    info.update(_splits(datamodule))
+    acc = train_reference(model, datamodule, cfg, seed, threads=key["threads"])
+    record = {"state_dict": model.state_dict(), "test_acc": acc, "epochs": cfg.train_epochs, "seed": seed, "key": key}
+    saved = _save_cached(record, path)
+    info.update(checkpoint=str(path) if saved else None, trained_here=True, cached=False, test_acc=acc)
+    info.update(train_seconds=time.perf_counter() - start, threads=key["threads"], **_splits(datamodule))
     return model, info
 
 
-def _meta(path: Path) -> dict[str, Any]:
-    obj = torch.load(path, map_location="cpu", weights_only=True)
-    return {"test_acc": obj.get("test_acc")} if isinstance(obj, dict) else {}
+def _canonical(key: Any) -> str:
+    return json.dumps(key, sort_keys=True, default=str)
+
+
+def _load_cached(model: nn.Module, path: Path, key: dict[str, Any]) -> dict[str, Any] | None:
+    """Load a reference cached under `key` into `model` and return its metadata; None (after one warning)
+    when the file is unreadable, damaged or was written for another key: it is then retrained."""
+    try:
+        obj = read_checkpoint(path)
+        if not isinstance(obj, dict) or "state_dict" not in obj:
+            raise ConfigError(f"{path} holds no state_dict")
+        if _canonical(obj.get("key")) != _canonical(key):
+            raise ConfigError(f"{path} was written for another cache key")
+        load_weights(model, path, obj)
+        acc = obj.get("test_acc")
+        if acc is not None and not isinstance(acc, float):
+            raise ConfigError(f"{path} records a test accuracy of type {type(acc).__name__}")
+    except ConfigError as err:
+        log.warning("cached reference is unusable: %s; training it again", err)
+        return None
+    return {"test_acc": acc, "threads": key["threads"]}
+
+
+def _save_cached(record: dict[str, Any], path: Path) -> bool:
+    """Write the trained reference atomically (a temporary file of this process, then a rename), so a
+    concurrent run or a kill never leaves a partial file under the cached name. A folder that cannot be
+    written (read-only, disk full) costs only the cache: one warning, and the next run trains again."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(record, tmp)
+        tmp.replace(path)
+    except (OSError, RuntimeError) as err:  # torch.save reports a failed write as a RuntimeError
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else " ".join(str(err).split())
+        log.warning("cannot cache the trained reference at %s (%s): it will be trained again next run", path, reason)
+        return False
+    return True
 
 
 def _splits(datamodule: Any) -> dict[str, str]:
