@@ -66,16 +66,18 @@ def clean_state_dict(obj: Any) -> dict[str, torch.Tensor]:
 def unreadable_reason(err: BaseException) -> str:
     """Why `torch.load(..., weights_only=True)` failed, in a few words on one line: never torch's advice
     (to load with weights_only=False, to allowlist globals, to file an issue)."""
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
     text = str(err)
     found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
     if found:
         return f"it holds a pickled {found.group(1)} object, not only tensors; save a state_dict instead"
     if "WeightsUnpickler error:" in text:
-        text = text.split("WeightsUnpickler error:", 1)[1]
+        text = text.split("WeightsUnpickler error:", 1)[1].split("Check the documentation", 1)[0]
     first = " ".join(text.split()).split(". ")[0].rstrip(".")
     if not first or "weights_only" in first or len(first) > 200:
-        first = type(err).__name__
-    return first
+        return type(err).__name__
+    return f"{type(err).__name__}: {first}"
 
 
 def read_checkpoint(path: Path) -> Any:
@@ -84,7 +86,8 @@ def read_checkpoint(path: Path) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - whatever torch raises, the file is unreadable here
-        raise ConfigError(f"reference checkpoint {path} is not a readable PyTorch checkpoint ({unreadable_reason(err)})") from None
+        reason = "an empty file" if path.is_file() and path.stat().st_size == 0 else unreadable_reason(err)
+        raise ConfigError(f"reference checkpoint {path} is not a readable PyTorch checkpoint ({reason})") from None
 
 
 def load_weights(model: nn.Module, path: str | Path, obj: Any = None) -> None:
