@@ -75,7 +75,7 @@ def test_checkpoint_errors_are_one_line(tmp_path, resnet20_path):
         load_weights(cifar_resnet("resnet56"), resnet20_path)
     garbage = tmp_path / "garbage.th"
     garbage.write_bytes(b"not a checkpoint")
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(ConfigError, match="not a readable PyTorch checkpoint"):
         load_weights(cifar_resnet("resnet20"), garbage)
 
 

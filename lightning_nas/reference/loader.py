@@ -20,6 +20,7 @@ from torch import nn
 
 from lightning_nas.config import ReferenceConfig
 from lightning_nas.errors import ConfigError
+from lightning_nas.interrupt import fit
 from lightning_nas.reference.resnet_cifar import DEPTHS, cifar_resnet
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ def train_reference(
         L.seed_everything(seed, verbose=False)
         train = datamodule.train_dataloader(batch_size=cfg.train_batch_size, seed=seed)
         trainer = silent_trainer(max_epochs=cfg.train_epochs)  # no validation: nothing is selected
-        trainer.fit(module, train_dataloaders=train)
+        fit(trainer, module, train_dataloaders=train)  # Ctrl-C stays KeyboardInterrupt
         result = trainer.test(module, dataloaders=datamodule.test_dataloader(batch_size=cfg.train_batch_size), verbose=False)
     return 100.0 * float(result[0]["test_acc"])
 

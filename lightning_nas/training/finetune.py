@@ -17,6 +17,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 
 from lightning_nas.config import RunConfig, config_to_yaml
 from lightning_nas.errors import ConfigError
+from lightning_nas.interrupt import fit
 from lightning_nas.pipeline import Problem, build_problem
 from lightning_nas.reporting.run_reader import check_run_dir
 from lightning_nas.reporting.search_cost import device_name
@@ -224,7 +225,7 @@ def run_finetune(cfg: RunConfig, target: Target, extra_callbacks: list[Callback]
     L.seed_everything(recipe.seed, verbose=False)
     module = build_module(problem, target.genotype, recipe)
     parts = build_trainer(recipe, out_dir, cfg.tb_logs, target.run_dir.name, limits, extra_callbacks)
-    parts.trainer.fit(module, datamodule=dm, ckpt_path=str(ckpt) if ckpt else None)
+    fit(parts.trainer, module, datamodule=dm, ckpt_path=str(ckpt) if ckpt else None)  # Ctrl-C: KeyboardInterrupt
     tested, test, test_seconds = _test(parts, module, dm, recipe.cfg.test_checkpoint)
 
     record = _record(cfg, problem, target, recipe, parts, test, tested)

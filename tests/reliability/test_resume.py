@@ -125,3 +125,15 @@ def test_a_run_that_fails_before_it_starts_leaves_no_run_directory(root, tmp_pat
     assert code == 2
     one_error_line(capsys.readouterr().err, str(tmp_path / "no_cifar"))
     assert not runs.exists() or not any(runs.iterdir())  # hidden staging folders included
+
+
+def test_ctrl_c_while_the_reference_trains_exits_130_without_a_traceback(tmp_path):
+    """Lightning's fit turns Ctrl-C into exit 1; the reference's fit is wrapped like the candidates'."""
+    proc = spawn(*search_args(tmp_path, "--reference.train_epochs", "500", "--run_dir", str(tmp_path / "run")))
+    time.sleep(12.0)  # start-up, then 500 epochs of digits: the reference is still training
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "nothing to resume" in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
