@@ -79,9 +79,38 @@ def check_devices(cfg: RunConfig) -> None:
     check_accelerator("finetune.accelerator", cfg.finetune.accelerator)
 
 
+def check_number(key: str, value: object, low: float, high: float = math.inf, low_open: bool = False) -> None:
+    """A one-line ConfigError naming `key` unless `value` is a finite number in [low, high] ((low, high]
+    with `low_open`)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not number or value < low or (low_open and value == low) or value > high:  # type: ignore[operator]
+        bound = f"> {low:g}" if low_open else f">= {low:g}"
+        span = bound if high == math.inf else f"in {'(' if low_open else '['}{low:g}, {high:g}]"
+        raise ConfigError(f"{key} must be {span}, got {value!r}")
+
+
+def check_numbers(cfg: RunConfig) -> None:
+    """The numbers that would otherwise fail (or train garbage) only once training starts."""
+    d, p, r, x = cfg.data, cfg.probe, cfg.reference, cfg.proxy
+    if d.resolution is not None:
+        check_number("data.resolution", d.resolution, 1)
+    check_number("data.batch_size", d.batch_size, 1)
+    check_number("data.num_workers", d.num_workers, 0)
+    check_number("probe.batch_size", p.batch_size, 1)
+    if not isinstance(p.pool, int) or p.pool < p.batch_size:
+        raise ConfigError(f"probe.pool must be >= probe.batch_size ({p.batch_size}), got {p.pool!r}")
+    check_number("reference.train_epochs", r.train_epochs, 0)
+    check_number("reference.train_lr", r.train_lr, 0, low_open=True)
+    check_number("reference.train_batch_size", r.train_batch_size, 1)
+    check_number("proxy.lr", x.lr, 0, low_open=True)
+    check_number("proxy.momentum", x.momentum, 0, 1)
+    check_number("proxy.weight_decay", x.weight_decay, 0)
+
+
 def build_problem(cfg: RunConfig, check_budgets: bool = True) -> Problem:
     check_execution(cfg)
     check_devices(cfg)
+    check_numbers(cfg)
     if cfg.reference.checkpoint:
         check_path("reference checkpoint", cfg.reference.checkpoint)
     check_choice("reference.bn_mode", cfg.reference.bn_mode, ("train", "eval"))

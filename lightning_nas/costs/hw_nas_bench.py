@@ -55,12 +55,14 @@ _HW_DATASET_OF = {"cifar10": "cifar10", "cifar100": "cifar100", "imagenet16-120"
 _tables: dict[str, HWNASBenchTable] = {}  # one load per file per process
 
 
-def hw_dataset_for(data_name: str, override: str | None) -> str:
+def hw_dataset_for(data_name: str, override: str | None, key: str = "cost") -> str:
     if override:
+        if override not in DATASETS:
+            raise ConfigError(f"unknown HW-NAS-Bench dataset {override!r} in {key}.dataset; valid: {', '.join(DATASETS)}")
         return override
     if data_name not in _HW_DATASET_OF:
         raise ConfigError(
-            f"HW-NAS-Bench has no costs for dataset {data_name!r}; set cost.dataset to one of {', '.join(DATASETS)}"
+            f"HW-NAS-Bench has no costs for dataset {data_name!r}; set {key}.dataset to one of {', '.join(DATASETS)}"
         )
     return _HW_DATASET_OF[data_name]
 
@@ -75,6 +77,7 @@ def _build(cfg: Any, ctx: CostContext) -> HWNASBenchCost:
         raise ConfigError(
             f"cost metric {cfg.metric!r} needs cost.table: the path of HW-NAS-Bench-v1_0.pickle or nb201_hw_metrics.csv.gz"
         )
+    dataset = hw_dataset_for(ctx.data_name, cfg.dataset, ctx.key)  # before the table is read
     if cfg.table not in _tables:
         _tables[cfg.table] = HWNASBenchTable.load(cfg.table)
-    return HWNASBenchCost(_tables[cfg.table], hw_dataset_for(ctx.data_name, cfg.dataset), cfg.metric)
+    return HWNASBenchCost(_tables[cfg.table], dataset, cfg.metric)

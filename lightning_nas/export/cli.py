@@ -15,12 +15,13 @@ from pathlib import Path
 
 from lightning_nas.errors import ConfigError, cli_entry
 from lightning_nas.export import DEFAULT_OPSET
+from lightning_nas.reporting.args import OneLineArgumentParser
 
 DESCRIPTION = __doc__
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineArgumentParser(
         prog="python -m lightning_nas.export",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -92,7 +92,11 @@ def export_network(
 ) -> dict[str, Any]:
     """Write the four files and export.json into `out_dir`; returns the manifest (with `ok`)."""
     model = build_network(doc)
-    model.load_state_dict(state_dict)
+    try:
+        model.load_state_dict(state_dict)
+    except RuntimeError as err:  # missing / unexpected keys or other shapes: torch's message spans lines
+        first = " ".join(str(err).split())[:300]
+        raise ConfigError(f"the checkpoint's weights do not fit the network in finetune.json: {first}") from None
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {
@@ -139,16 +143,21 @@ def verify(doc: dict[str, Any], files: dict[str, Path], model: nn.Module) -> lis
 
 def network_weights(checkpoint: Path) -> dict[str, torch.Tensor]:
     """The network's state_dict from a fine-tuning (Lightning) checkpoint: `model.` keys, prefix removed."""
-    if not checkpoint.exists():
+    if not checkpoint.is_file():
         raise ConfigError(f"checkpoint not found: {checkpoint}")
-    obj = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    try:  # a Lightning checkpoint holds more than tensors (hyper-parameters, loop state)
+        obj = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    except Exception as err:  # garbage, truncated or empty files fail in many ways
+        reason = " ".join(str(err).split())[:200] or type(err).__name__
+        raise ConfigError(f"cannot read checkpoint {checkpoint}: {reason}") from None
     state = obj.get("state_dict", obj) if isinstance(obj, dict) else None
     if not isinstance(state, dict):
         raise ConfigError(f"{checkpoint} holds no state_dict")
-    return {k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")}
+    return {k[len("model.") :]: v for k, v in state.items() if isinstance(k, str) and k.startswith("model.")}
 
 
-def export_run(run_dir: Path, checkpoint: str | None, out_dir: Path | None, opset: int) -> dict[str, Any]:
+def read_finetune_record(run_dir: Path, need_checkpoint: bool) -> dict[str, Any]:
+    """finetune.json of `run_dir` with its `network` (and `checkpoint`), or a one-line ConfigError."""
     finetune = run_dir / "finetune.json"
     if not run_dir.is_dir():
         raise ConfigError(f"run directory not found: {run_dir}")
@@ -156,6 +165,19 @@ def export_run(run_dir: Path, checkpoint: str | None, out_dir: Path | None, opse
         raise ConfigError(
             f"no finetune.json in {run_dir}: fine-tune first (python -m lightning_nas.finetune --run_dir {run_dir})"
         )
-    record = json.loads(finetune.read_text())
+    try:
+        record = json.loads(finetune.read_text())
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"corrupt finetune.json in {run_dir}: {err}") from None
+    needed = {"network": dict, **({"checkpoint": str} if need_checkpoint else {})}
+    bad = [k for k, kind in needed.items() if not isinstance(record, dict) or not isinstance(record.get(k), kind)]
+    if bad:
+        raise ConfigError(f"corrupt finetune.json in {run_dir}: no valid {', '.join(bad)}; fine-tune again to rewrite it")
+    return record
+
+
+def export_run(run_dir: Path, checkpoint: str | None, out_dir: Path | None, opset: int) -> dict[str, Any]:
+    record = read_finetune_record(run_dir, need_checkpoint=checkpoint is None)
+    build_network(record["network"])  # a damaged description fails before the checkpoint is read
     ckpt = Path(checkpoint) if checkpoint else Path(record["checkpoint"])
     return export_network(record["network"], network_weights(ckpt), out_dir or run_dir / "export", opset)

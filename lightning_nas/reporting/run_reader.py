@@ -53,20 +53,39 @@ def check_run_dir(path: str | Path) -> Path:
             f"unfinished run {run_dir}: no results.json ({_progress(run_dir)}); "
             f"finish it with python -m lightning_nas.search --resume {run_dir}"
         )
+    read_results(run_dir)
     return run_dir
+
+
+RESULTS_KEYS = ("best", "cost_metric", "cost_unit", "wall_seconds")  # what every reader of results.json uses
+WINNER_KEYS = ("genotype", "description", "rmi", "fitness", "cost", "costs", "feasible")
+
+
+def read_results(run_dir: Path) -> dict[str, Any]:
+    """results.json, or a one-line ConfigError naming it when it is damaged or lacks a key readers use."""
+    results = _read_json(run_dir / "results.json")
+    best = results.get("best")
+    missing = [k for k in RESULTS_KEYS if k not in results]
+    if not missing and isinstance(best, dict):
+        missing = [f"best.{k}" for k in WINNER_KEYS if k not in best]
+    elif not missing:
+        missing = ["best (an object)"]
+    if missing:
+        raise ConfigError(f"corrupt results.json in {run_dir}: no {', '.join(missing)}; rerun the search to rewrite it")
+    return results
 
 
 def _progress(run_dir: Path) -> str:
     try:
         data = json.loads((run_dir / "checkpoint.json").read_text())
         return f"{data['generation']} generation(s) checkpointed"
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):
         return "no generation finished"
 
 
 def load_run(path: str | Path) -> FinishedRun:
     run_dir = check_run_dir(path)
-    results = _read_json(run_dir / "results.json")
+    results = read_results(run_dir)
     rows = read_rows(run_dir)
     versions = _read_json(run_dir / "versions.json") if (run_dir / "versions.json").exists() else {}
     finetune = _read_json(run_dir / "finetune.json") if (run_dir / "finetune.json").exists() else None
@@ -80,16 +99,20 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
     try:
         data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         raise ConfigError(f"corrupt {path.name} in {path.parent}: {' '.join(str(err).split())}") from None
     return data if isinstance(data, dict) else {}
 
 
 def _read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from `path`; a one-line ConfigError naming the file when it is unreadable or not one."""
     try:
-        return json.loads(path.read_text())
-    except ValueError as err:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ConfigError(f"corrupt {path.name} in {path.parent}: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"corrupt {path.name} in {path.parent}: a JSON {type(data).__name__}, expected an object")
+    return data
 
 
 def read_rows(run_dir: Path) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ overhead), 475 g CO2e/kWh (a world-average electricity carbon intensity, IEA, 20
 
 from __future__ import annotations
 
+import math
 import platform
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,11 +32,11 @@ class EnergyAssumptions:
     pue: float = DEFAULT_PUE
 
     def check(self) -> None:
-        if self.power_w is not None and not self.power_w > 0:
-            raise ConfigError(f"power_w must be > 0 W, got {self.power_w}")
-        if not self.carbon_g_per_kwh >= 0:
-            raise ConfigError(f"carbon_g_per_kwh must be >= 0, got {self.carbon_g_per_kwh}")
-        if not self.pue >= 1.0:
+        if self.power_w is not None and not 0 < self.power_w < math.inf:
+            raise ConfigError(f"power_w must be > 0 W and finite, got {self.power_w}")
+        if not 0 <= self.carbon_g_per_kwh < math.inf:
+            raise ConfigError(f"carbon_g_per_kwh must be >= 0 and finite, got {self.carbon_g_per_kwh}")
+        if not 1.0 <= self.pue < math.inf:
             raise ConfigError(f"pue must be >= 1.0, got {self.pue}")
 
     def power_for(self, device_type: str) -> float:

@@ -38,16 +38,29 @@ def network_spec(space_cfg: Any, data_spec: Any, space: SearchSpace, genotype: G
 def space_of(doc: dict[str, Any]) -> SearchSpace:
     from lightning_nas.config import SpaceConfig
 
-    if doc.get("format") != FORMAT:
-        raise ConfigError(f"not a lightning_nas network description (format {doc.get('format')!r}, expected {FORMAT!r})")
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise ConfigError(f"not a lightning_nas network description (format {found!r}, expected {FORMAT!r})")
+    data = doc.get("data")
+    shape_ok = isinstance(data, dict) and all(
+        isinstance(data.get(k), int) and not isinstance(data.get(k), bool) and data[k] >= 1 for k in DATA_KEYS
+    )
+    if not shape_ok or not isinstance(doc.get("space"), dict) or not isinstance(doc.get("full_size"), bool):
+        raise ConfigError(
+            f"network description needs space (an object), full_size (true/false) and data with positive integers "
+            f"{', '.join(DATA_KEYS)}; got space {doc.get('space')!r}, data {data!r}"
+        )
     try:
         space_cfg = SpaceConfig(**doc["space"])
     except TypeError as err:
         raise ConfigError(f"network description has an unknown space setting: {err}") from None
-    return build_space(space_cfg, SimpleNamespace(**doc["data"]))
+    return build_space(space_cfg, SimpleNamespace(**data))  # type: ignore[arg-type]
+
+
+DATA_KEYS = ("num_classes", "in_channels", "resolution")
 
 
 def build_network(doc: dict[str, Any]) -> nn.Module:
     """A freshly initialised network of the described architecture."""
     space = space_of(doc)
-    return space.to_module(space.from_json(doc["genotype"]), proxy=not doc["full_size"])
+    return space.to_module(space.from_json(doc.get("genotype")), proxy=not doc["full_size"])

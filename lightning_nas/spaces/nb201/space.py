@@ -9,6 +9,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
+from numbers import Integral
 from typing import Any
 
 from nas_201_api import NASBench201API
@@ -133,17 +134,22 @@ class NB201Space:
         return list(genotype)
 
     def from_json(self, data: Any) -> NB201Genotype:
-        genotype = tuple(int(x) for x in data)
-        if len(genotype) != len(EDGES) or not all(0 <= x < len(OPS) for x in genotype):
+        ops = list(data) if isinstance(data, list | tuple) else []
+        is_index = [isinstance(x, Integral) and not isinstance(x, bool) and 0 <= x < len(OPS) for x in ops]
+        if len(ops) != len(EDGES) or not all(is_index):
             raise ConfigError(f"invalid NB201 genotype {data!r}; expected 6 op indices in 0..{len(OPS) - 1}")
-        return genotype  # type: ignore[return-value]
+        return tuple(int(x) for x in ops)  # type: ignore[return-value]
 
     def parse(self, text: str) -> NB201Genotype:
         text = text.strip()
         if text.startswith("["):
             import json
 
-            return self.from_json(json.loads(text))
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as err:
+                raise ConfigError(f"invalid NB201 genotype JSON {text!r}: {err}") from None
+            return self.from_json(data)
         return from_arch_str(text)
 
     def complexity(self, genotype: NB201Genotype) -> tuple[float, float]:
@@ -183,6 +189,10 @@ def genotype_of_index(index: int) -> NB201Genotype:
 
 @SPACES.register("nb201")
 def _from_config(cfg: Any, spec: Any) -> NB201Space:
+    for key in ("C", "N", "full_C", "full_N"):
+        value = getattr(cfg, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"space.{key} must be an integer >= 1, got {value!r}")
     return NB201Space(
         spec.num_classes, spec.in_channels, spec.resolution, cfg.C, cfg.N, cfg.full_C, cfg.full_N
     )
