@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +128,8 @@ class GAConfig:
             raise ConfigError(f"search.tournament_size must be >= 1, got {self.tournament_size}")
         if not 0 <= self.elites < self.population:
             raise ConfigError(f"search.elites must be in 0..{self.population - 1}, got {self.elites}")
+        if self.max_rejection_draws < 1:
+            raise ConfigError(f"search.max_rejection_draws must be >= 1, got {self.max_rejection_draws}")
         if self.hall_of_fame_size < 1:
             raise ConfigError(f"search.hall_of_fame_size must be >= 1, got {self.hall_of_fame_size}")
         for name in ("crossover_prob", "mutation_rate"):
@@ -346,6 +348,10 @@ def check_config_file(path: str) -> None:
         raise ConfigError(f"config file {path} is empty; give a YAML mapping such as 'search: {{population: 20}}'")
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must be a YAML mapping of sections, got a {type(data).__name__}")
+    sections = [f.name for f in fields(RunConfig) if is_dataclass(f.default_factory)]  # type: ignore[arg-type]
+    for key in sections:
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            raise ConfigError(f"config file {path}: section '{key}' must be a mapping of keys, got {data[key]!r}")
 
 
 _EXPECTED = re.compile(r"""Parser key "(?P<key>[^"]+)": Expected a <class '(?P<type>\w+)'>\. Got value: (?P<value>.*)""")

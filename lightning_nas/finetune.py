@@ -14,6 +14,7 @@ the exports (RUN_DIR/export, see `python -m lightning_nas.export`)."""
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -82,8 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     apply_threads(cfg)
     from lightning_nas.training.finetune import FINETUNE_JSON, finetune_run_dir, summary_line
 
+    created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
-    record = finetune_run_dir(run_dir, cfg, arch)
+    try:
+        record = finetune_run_dir(run_dir, cfg, arch)
+    except ConfigError:
+        if created:  # bad input found before training: leave nothing behind
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     print(summary_line(record))
     print(f"results in {run_dir / FINETUNE_JSON}")
     return 0

@@ -77,6 +77,16 @@ def check_devices(cfg: RunConfig) -> None:
     remote = cfg.search.backend == "ray" and bool(cfg.ray.address)  # a cluster's GPUs need not be visible here
     check_accelerator("proxy.accelerator", cfg.proxy.accelerator, local=not remote)
     check_accelerator("finetune.accelerator", cfg.finetune.accelerator)
+    check_choice("finetune.precision", cfg.finetune.precision, lightning_precisions())
+
+
+def lightning_precisions() -> tuple[str, ...]:
+    """The precision names Lightning's Trainer accepts (e.g. 32-true, 16-mixed, bf16-mixed)."""
+    from typing import get_args
+
+    from lightning.fabric.connector import _PRECISION_INPUT_STR
+
+    return get_args(_PRECISION_INPUT_STR)
 
 
 def check_number(key: str, value: object, low: float, high: float = math.inf, low_open: bool = False) -> None:

@@ -99,7 +99,11 @@ def load_weights(model: nn.Module, path: str | Path, obj: Any = None) -> None:
             raise ConfigError(f"reference checkpoint not found: {path}")
         obj = read_checkpoint(path)
     try:
-        model.load_state_dict(clean_state_dict(obj))
+        state = clean_state_dict(obj)
+    except ConfigError as err:
+        raise ConfigError(f"reference checkpoint {path}: {err}") from None
+    try:
+        model.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as err:
         first = str(err).splitlines()[0:2]
         raise ConfigError(f"checkpoint {path} does not fit the reference arch: {' '.join(first)}") from None
