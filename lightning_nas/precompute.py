@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         scorer = build_scorer(problem)
         backend.start(scorer.evaluator)
-        cache = open_run_cache(cfg, scorer, problem.space)
-        assert cache is not None
+        cache = open_run_cache(cfg, scorer, problem.space, required=True)  # its whole job: an unusable one is an error
+        assert cache is not None  # enabled (checked above) and required
         counts = precompute(cache, backend, keys, genotypes)
     except KeyboardInterrupt:
         print("interrupted; every score computed so far is cached: run the same command to continue", file=sys.stderr)
