@@ -167,12 +167,15 @@ class Search:
         return state
 
     def _write_run_files(self, where: Path, setup: dict[str, Any]) -> None:
-        """config.yaml (as resolved now), versions.json and setup.json (each resume appended to it)."""
+        """config.yaml (as resolved now), versions.json (of the first start) and setup.json (each resume
+        appended to it with its versions)."""
         write_text(where / "config.yaml", self.config_yaml)
-        write_json(where / "versions.json", versions())
         resumes = _previous_resumes(where / "setup.json")
         if self.cfg.resume:
-            resumes.append({"at": datetime.now().isoformat(timespec="seconds"), "from_generation": self._start_generation})
+            at = datetime.now().isoformat(timespec="seconds")
+            resumes.append({"at": at, "from_generation": self._start_generation, "versions": versions()})
+        if not (where / "versions.json").exists():
+            write_json(where / "versions.json", versions())
         write_json(where / "setup.json", {**setup, "resumes": resumes})
 
     def run(self) -> dict[str, Any]:
