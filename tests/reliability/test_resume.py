@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
 import yaml
@@ -26,15 +25,6 @@ from tests.reliability.runs import (
 from tests.run_fixtures import rows_of
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory) -> Path:
-    """A 3-generation run (`full`) and a 2-generation one (`short`), uninterrupted, sharing caches."""
-    root = tmp_path_factory.mktemp("resume")
-    assert run_main(*search_args(root, "--search.generations", "3", "--run_dir", str(root / "full"))) == 0
-    assert run_main(*search_args(root, "--search.generations", "2", "--run_dir", str(root / "short"))) == 0
-    return root
 
 
 def test_a_search_killed_in_generation_0_resumes_with_the_scores_it_had(root, tmp_path):
