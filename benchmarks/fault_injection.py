@@ -15,9 +15,11 @@ process that finishes before its moment ends the episode: its results are compar
 run ("the same results", lightning_nas.search.compare) and the next episode starts in a new run
 directory. After the last kill the run is resumed to the end and compared too.
 
-Checked per process: SIGKILL ends it with -9; SIGINT with 130 (or 0 if it had just finished, or -2
-when it lands in the interpreter's own shutdown after results.json was written: Python has restored the
-default SIGINT action by then) and a stderr without a Python traceback; no other exit code. The phase of each kill (run directory not yet
+Checked per process: SIGKILL ends it with -9; SIGINT with 130, 0 (it had just finished) or -2, and a
+stderr without a Python traceback; no other exit code. -2 is the process ended by the signal itself,
+which a shell also shows as 130: Python does that when the Ctrl-C lands in its own shutdown (the default
+SIGINT action is back by then), and it was seen once after the CLI had handled the Ctrl-C and printed
+its message (CPython can re-raise a Ctrl-C at exit that native code caught first). The phase of each kill (run directory not yet
 written, generation 0 before the first checkpoint, or generation g) is read from the run directory at
 the kill.
 
@@ -85,13 +87,6 @@ def phase(run: Path) -> str:
     return f"generation {generation}"
 
 
-def exited_by_sigint_after_finishing(row: dict[str, Any], code: int, run: Path) -> bool:
-    """A Ctrl-C in the last moments of the interpreter's shutdown, after the run wrote results.json:
-    Python has restored the default SIGINT action by then, so the signal ends the process (-2; a shell
-    shows 130), with nothing lost."""
-    return row["signal"] == "SIGINT" and code == -signal.SIGINT and (run / "results.json").exists()
-
-
 def differences(run: Path, reference: Path) -> list[str]:
     from lightning_nas.search.compare import result_differences, row_differences
 
@@ -145,8 +140,8 @@ def inject(work: Path, kills: int, seed: int) -> tuple[dict[str, Any], list[dict
         row["exit"] = proc.returncode
         row["traceback"] = "Traceback" in err
         row["expected_exit"] = proc.returncode in {
-            "SIGKILL": (-signal.SIGKILL,), "SIGINT": (130, 0), "": (0,)
-        }[row["signal"]] or exited_by_sigint_after_finishing(row, proc.returncode, run)  # fmt: skip
+            "SIGKILL": (-signal.SIGKILL,), "SIGINT": (130, 0, -signal.SIGINT), "": (0,)
+        }[row["signal"]]  # fmt: skip
         if not row["expected_exit"]:
             row["stderr_tail"] = err[-500:]
         rows.append(row)

@@ -52,6 +52,7 @@ def resolve(argv: list[str] | None) -> RunConfig:
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
+    cfg: RunConfig | None = None
     search = None
     try:
         cfg = resolve(argv)
@@ -61,9 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         search = Search(cfg, default_callbacks(cfg))
         search.run()
     except KeyboardInterrupt:
-        if search is not None and (search.run_dir / "config.yaml").exists():
-            print(f"interrupted; continue with: python -m lightning_nas.search --resume {search.run_dir}", file=sys.stderr)
-        else:
-            print("interrupted before the run directory was written; nothing to resume", file=sys.stderr)
+        print(interrupted_message(search.run_dir if search else Path(cfg.resume) if cfg and cfg.resume else None), file=sys.stderr)
         return 130
     return 0
+
+
+def interrupted_message(run_dir: Path | None) -> str:
+    if run_dir is not None and (run_dir / "config.yaml").exists():
+        return f"interrupted; continue with: python -m lightning_nas.search --resume {run_dir}"
+    return "interrupted before the run directory was written; nothing to resume"
