@@ -77,7 +77,8 @@ def start(argv: list[str]) -> subprocess.Popen:
 
 
 def phase(run: Path) -> str:
-    """Where a run is: its directory not yet written, generation 0 (no checkpoint), or generation g."""
+    """Where a run is: its directory not yet written, `generation 0` (no checkpoint yet), or
+    `generation g` (g generations checkpointed: generation g is being evaluated, or g is the last)."""
     if not (run / "config.yaml").exists():
         return "before the run directory"
     try:

@@ -45,6 +45,7 @@ case "$profile" in
         run benchmarks/quickstart.py --profile small --threads 1 --backend serial --out benchmarks/results/quickstart_serial
         run benchmarks/bench_overhead.py --profile small --threads 1
         run benchmarks/bench_scaling.py
+        run benchmarks/fault_injection.py
         run benchmarks/proxy_quality.py --profile small --threads 1
         run benchmarks/search_quality.py --profile small --threads 1
         run benchmarks/search_quality.py --profile small --population 10 --generations 6 --no_flops --threads 1 --out benchmarks/results/search_quality_pop10_gen6
