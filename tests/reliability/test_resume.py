@@ -127,3 +127,12 @@ def test_ctrl_c_while_the_reference_trains_exits_130_without_a_traceback(tmp_pat
     assert proc.returncode == 130, err
     assert "nothing to resume" in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()
+
+
+def test_the_interrupt_message_names_the_run_only_when_it_can_be_resumed(tmp_path):
+    from lightning_nas.search.cli import interrupted_message
+
+    assert "nothing to resume" in interrupted_message(None)
+    assert "nothing to resume" in interrupted_message(tmp_path)  # staged, never written
+    (tmp_path / "config.yaml").write_text("seed: 0\n")
+    assert interrupted_message(tmp_path).endswith(f"--resume {tmp_path}")
