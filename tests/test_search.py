@@ -154,7 +154,7 @@ def test_foreign_checkpoint_or_config_names_the_differing_keys(tiny_cfg, tmp_pat
         (["--cost.budget", "1.5"], "below the cheapest architecture in nb201 (1.94625 MFLOPs)"),
         (["--search.population", "1"], "search.population must be in 2..100000"),
         (["--reference.checkpoint", "/no/such.th"], "reference checkpoint not found: /no/such.th"),
-        (["--cost.metric", "pixel3_latency", "--cost.table", "/no/hw.pickle"], "HW-NAS-Bench file not found: /no/hw.pickle"),
+        (["--cost.metric", "pixel3_latency", "--cost.dataset", "cifar10", "--cost.table", "/no/hw.pickle"], "HW-NAS-Bench file not found: /no/hw.pickle"),
         (["--search.population", "many"], 'search.population'),
     ],
 )
