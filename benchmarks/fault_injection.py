@@ -9,11 +9,14 @@ included) sets the range of kill moments.
 
 Then, until `--kills` kills are done: start `python -m lightning_nas.search` (the first time with the
 run's arguments, later with `--resume RUN`, or again with the arguments if the run directory was never
-written), wait a moment drawn uniformly from [1 s, T] (seeded; before 1 s Python itself is still starting
-and a Ctrl-C there is a traceback in any Python program), and send SIGKILL or SIGINT (drawn 50/50). A
-process that finishes before its moment ends the episode: its results are compared with the uninterrupted
-run ("the same results", lightning_nas.search.compare) and the next episode starts in a new run
-directory. After the last kill the run is resumed to the end and compared too.
+written), wait for the kill moment and send SIGKILL or SIGINT (drawn 50/50, seeded). Each episode's
+first kill comes in generation 0 (after its first score, before its checkpoint, up to half a second
+later: while the next candidate trains); the others take turns: at a random time (uniform in [1 s, T];
+before 1 s Python itself is still starting and a Ctrl-C there is a traceback in any Python program),
+just after a score was appended to evaluations.jsonl, and just after checkpoint.json was replaced (both
+with up to 50 ms more: the search is writing its next records). A process that finishes before its moment ends the episode: its results are compared with the
+uninterrupted run ("the same results", lightning_nas.search.compare) and the next episode starts in a
+new run directory. After the last kill the run is resumed to the end and compared too.
 
 Checked per process: SIGKILL ends it with -9; SIGINT with 130, 0 (it had just finished) or -2, and a
 stderr without a Python traceback; no other exit code. -2 is the process ended by the signal itself,
@@ -76,6 +79,48 @@ def start(argv: list[str]) -> subprocess.Popen:
     )  # fmt: skip
 
 
+OTHER_MOMENTS = ("at a random time", "just after a score", "just after a checkpoint")
+MOMENTS = ("in generation 0", *OTHER_MOMENTS)
+
+
+def _lines(path: Path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def _mtime(path: Path) -> float:
+    return path.stat().st_mtime_ns if path.exists() else 0.0
+
+
+def wait_for(kind: str, proc: subprocess.Popen, run: Path, rng: random.Random, wall: float) -> bool:
+    """Wait for the kill moment of `kind`; False when the process ended first.
+
+    at a random time: uniform in [EARLIEST, wall] seconds after the start; in generation 0: the first
+    score written and no checkpoint yet, then up to half a second more (a candidate training);
+    just after a score / a checkpoint: evaluations.jsonl grows / checkpoint.json is replaced, then up to
+    50 ms more (the search writing its next record)."""
+    if kind == "at a random time":
+        try:
+            proc.wait(timeout=rng.uniform(EARLIEST, wall))
+            return False
+        except subprocess.TimeoutExpired:
+            return True
+    scores, checkpoint = run / "evaluations.jsonl", run / "checkpoint.json"
+    lines, mtime = _lines(scores), _mtime(checkpoint)
+    fired = {
+        "in generation 0": lambda: _lines(scores) > 0 and not checkpoint.exists(),
+        "just after a score": lambda: _lines(scores) > lines,
+        "just after a checkpoint": lambda: _mtime(checkpoint) != mtime,
+    }[kind]
+    extra = 0.5 if kind == "in generation 0" else 0.05
+    deadline = time.perf_counter() + 3 * wall
+    while proc.poll() is None and time.perf_counter() < deadline:
+        if fired():
+            time.sleep(rng.uniform(0.0, extra))
+            return proc.poll() is None
+        time.sleep(0.005)
+    return False
+
+
 def phase(run: Path) -> str:
     """Where a run is: its directory not yet written, `generation 0` (no checkpoint yet), or
     `generation g` (g generations checkpointed: generation g is being evaluated, or g is the last)."""
@@ -115,7 +160,8 @@ def inject(work: Path, kills: int, seed: int) -> tuple[dict[str, Any], list[dict
             raise RuntimeError(f"the {name} run failed: {done.stderr[-2000:]}")
     rows: list[dict[str, Any]] = []
     mismatches: list[str] = []
-    episode, killed, finished = 1, 0, 0
+    episode, killed, finished, turn = 1, 0, 0, 0
+    first_kills: set[int] = set()
 
     def finish(run: Path) -> None:
         nonlocal finished
@@ -127,14 +173,18 @@ def inject(work: Path, kills: int, seed: int) -> tuple[dict[str, Any], list[dict
         resuming = (run / "config.yaml").exists()
         argv = ["--resume", str(run)] if resuming else [*args, "--run_dir", str(run)]
         proc = start(argv)
-        row: dict[str, Any] = {"episode": episode, "resume": resuming, "signal": "", "at_s": "", "phase": ""}
+        row: dict[str, Any] = {"episode": episode, "resume": resuming, "moment": "", "signal": "", "at_s": "", "phase": ""}
         if killed < kills:
-            moment = rng.uniform(EARLIEST, wall)
+            if episode not in first_kills and not (run / "checkpoint.json").exists():
+                kind = "in generation 0"  # each episode's first kill, while generation 0 runs
+            else:
+                kind = OTHER_MOMENTS[turn % len(OTHER_MOMENTS)]
+                turn += 1
+            first_kills.add(episode)
             sig = rng.choice([signal.SIGKILL, signal.SIGINT])
-            try:
-                proc.wait(timeout=moment)
-            except subprocess.TimeoutExpired:
-                row.update(signal=sig.name, at_s=round(moment, 2), phase=phase(run))
+            began = time.perf_counter()
+            if wait_for(kind, proc, run, rng, wall):
+                row.update(moment=kind, signal=sig.name, at_s=round(time.perf_counter() - began, 2), phase=phase(run))
                 proc.send_signal(sig)
                 killed += 1
         _, err = proc.communicate()
@@ -165,6 +215,7 @@ def inject(work: Path, kills: int, seed: int) -> tuple[dict[str, Any], list[dict
         "bad_exits": sum(not r["expected_exit"] for r in rows),
         "tracebacks": sum(r["traceback"] for r in rows),
         "phases": {p: sum(r["phase"] == p for r in rows) for p in sorted({r["phase"] for r in rows if r["phase"]})},
+        "moments": {m: sum(r["moment"] == m for r in rows) for m in MOMENTS},
         "uninterrupted_seconds": round(wall, 2),
         "seed": seed,
     }

@@ -24,3 +24,4 @@ def test_twenty_kills_at_random_moments_then_the_same_results(tmp_path):
     assert summary["tracebacks"] == 0
     assert summary["finished"] >= 1 and summary["mismatches"] == 0, summary["mismatch_details"]
     assert summary["resumes"] >= 10  # most kills were followed by a resume, not a fresh start
+    assert all(summary["moments"][m] >= 1 for m in fault_injection.MOMENTS), summary["moments"]
