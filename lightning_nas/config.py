@@ -315,7 +315,7 @@ def parse_config(
     if default_config is not None and not any(a == "--config" or a.startswith("--config=") for a in argv):
         argv = ["--config", str(default_config), *argv]
     for path in config_files(argv):
-        check_config_file(path)
+        read_config_file(path)
     try:
         ns = parser.parse_args(argv)
         init = parser.instantiate(ns)
@@ -331,8 +331,9 @@ def config_files(argv: list[str]) -> list[str]:
     return files + [a.split("=", 1)[1] for a in argv if a.startswith("--config=")]
 
 
-def check_config_file(path: str) -> None:
-    """A config file must exist, parse as YAML and hold a mapping of sections (one line otherwise)."""
+def read_config_file(path: str) -> dict[str, Any]:
+    """A config file's mapping of sections; a one-line ConfigError when it is missing, not YAML, empty or
+    not a mapping (of mappings)."""
     import yaml
 
     file = Path(path).expanduser()
@@ -352,6 +353,7 @@ def check_config_file(path: str) -> None:
     for key in sections:
         if data.get(key) is not None and not isinstance(data[key], dict):
             raise ConfigError(f"config file {path}: section '{key}' must be a mapping of keys, got {data[key]!r}")
+    return data
 
 
 _EXPECTED = re.compile(r"""Parser key "(?P<key>[^"]+)": Expected a <class '(?P<type>\w+)'>\. Got value: (?P<value>.*)""")
@@ -395,8 +397,7 @@ def config_from_yaml(path: Path) -> RunConfig:
 
     import yaml
 
-    check_config_file(str(path))
-    data = yaml.safe_load(Path(path).read_text())
+    data = read_config_file(str(path))
     dropped = [f"{s}.{k}" for s, k in REMOVED_KEYS if isinstance(data.get(s), dict) and data[s].pop(k, None) is not None]
     if not dropped:
         cfg, _ = parse_config(["--config", str(path)], default_config=None)

@@ -36,6 +36,13 @@ def check_path(what: str, path: object) -> None:
         raise ConfigError(f"{what} not found: {path!s}")
 
 
+def one_line_reason(err: BaseException) -> str:
+    """Why an operation failed, in a few words on one line: an OSError's strerror (without its repeated
+    path), else the message with its whitespace collapsed, else the exception's type name."""
+    text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+    return " ".join(text.split()) or type(err).__name__
+
+
 def cli_entry(main: F) -> F:
     """Wrap a CLI `main` so that ConfigError becomes `error: ...` on stderr and exit code 2, and Ctrl-C
     (where the CLI has no resume hint of its own) `interrupted` and exit code 130, never a traceback."""

@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from lightning_nas.errors import ConfigError
+from lightning_nas.errors import ConfigError, one_line_reason
 
 PACKAGES = ("lightning_nas", "torch", "torchvision", "lightning", "torchmetrics", "deap", "numpy", "jsonargparse", "ofa", "nas-bench-201")
 
@@ -79,7 +79,7 @@ def stage_run_dir(path: Path) -> Path:
         return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
     except OSError as err:
         raise ConfigError(
-            f"cannot create run directory {path}: {err.strerror or err}; choose a writable --runs_root or --run_dir"
+            f"cannot create run directory {path}: {one_line_reason(err)}; choose a writable --runs_root or --run_dir"
         ) from None
 
 
@@ -88,7 +88,7 @@ def commit_run_dir(staging: Path, path: Path) -> None:
         staging.replace(path)  # also replaces an empty directory at `path`
     except OSError as err:
         shutil.rmtree(staging, ignore_errors=True)
-        raise ConfigError(f"cannot create run directory {path}: {err.strerror or err}") from None
+        raise ConfigError(f"cannot create run directory {path}: {one_line_reason(err)}") from None
 
 
 def _default(obj: Any) -> Any:

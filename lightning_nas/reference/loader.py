@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from lightning_nas.config import ReferenceConfig
-from lightning_nas.errors import ConfigError
+from lightning_nas.errors import ConfigError, one_line_reason
 from lightning_nas.interrupt import fit
 from lightning_nas.reference.resnet_cifar import DEPTHS, cifar_resnet
 
@@ -231,8 +231,9 @@ def _save_cached(record: dict[str, Any], path: Path) -> bool:
     except (OSError, RuntimeError) as err:  # torch.save reports a failed write as a RuntimeError
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else " ".join(str(err).split())
-        log.warning("cannot cache the trained reference at %s (%s): it will be trained again next run", path, reason)
+        log.warning(
+            "cannot cache the trained reference at %s (%s): it will be trained again next run", path, one_line_reason(err)
+        )
         return False
     return True
 

@@ -43,6 +43,12 @@ class FinishedRun:
 
 def check_run_dir(path: str | Path) -> Path:
     """The run directory, or a ConfigError saying why it is not a finished one."""
+    return finished_run(path)[0]
+
+
+def finished_run(path: str | Path) -> tuple[Path, dict[str, Any]]:
+    """The run directory and its results.json (read once), or a ConfigError saying why it is not a
+    finished run."""
     run_dir = Path(path).expanduser()
     if not run_dir.is_dir():
         raise ConfigError(f"run directory not found: {run_dir}")
@@ -53,8 +59,7 @@ def check_run_dir(path: str | Path) -> Path:
             f"unfinished run {run_dir}: no results.json ({_progress(run_dir)}); "
             f"finish it with python -m lightning_nas.search --resume {run_dir}"
         )
-    read_results(run_dir)
-    return run_dir
+    return run_dir, read_results(run_dir)
 
 
 RESULTS_KEYS = ("best", "cost_metric", "cost_unit", "wall_seconds")  # what every reader of results.json uses
@@ -84,8 +89,7 @@ def _progress(run_dir: Path) -> str:
 
 
 def load_run(path: str | Path) -> FinishedRun:
-    run_dir = check_run_dir(path)
-    results = read_results(run_dir)
+    run_dir, results = finished_run(path)
     rows = read_rows(run_dir)
     versions = _read_json(run_dir / "versions.json") if (run_dir / "versions.json").exists() else {}
     finetune = _read_json(run_dir / "finetune.json") if (run_dir / "finetune.json").exists() else None

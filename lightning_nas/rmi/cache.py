@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from lightning_nas.errors import ConfigError
+from lightning_nas.errors import ConfigError, one_line_reason
 from lightning_nas.rmi.evaluator import ProxyResult
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ class EvalCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = self._open()
         except (sqlite3.OperationalError, OSError) as err:  # locked, read-only, cannot open: keep the file
-            raise CacheUnavailableError(self.path, _reason(err)) from None
+            raise CacheUnavailableError(self.path, one_line_reason(err)) from None
         except sqlite3.DatabaseError as err:  # not a database / malformed / failed quick_check
             if not rebuild_corrupt:
                 raise CacheCorruptError(
@@ -313,7 +313,7 @@ class RunCache:
             self._fail("a write", err)
 
     def _fail(self, what: str, err: Exception) -> None:
-        reason = f"{what} failed: {_reason(err)}"
+        reason = f"{what} failed: {one_line_reason(err)}"
         if self.required:
             raise CacheUnavailableError(self.cache.path, reason) from None
         log.warning(
@@ -332,12 +332,6 @@ def _migrate(conn: sqlite3.Connection) -> None:
     columns = {row[1] for row in conn.execute("PRAGMA table_info(scores)")}
     if "torch_version" not in columns:  # older rows keep NULL: stored under an unknown torch version
         conn.execute("ALTER TABLE scores ADD COLUMN torch_version TEXT")
-
-
-def _reason(err: Exception) -> str:
-    """An error in a few words on one line (an OSError without its repeated path)."""
-    text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-    return " ".join(text.split()) or type(err).__name__
 
 
 def open_run_cache(cfg: Any, scorer: Any, space: Any, required: bool = False) -> RunCache | None:

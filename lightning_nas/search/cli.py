@@ -10,9 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lightning_nas.config import RunConfig, apply_threads, config_from_yaml, parse_config
+from lightning_nas.config import RunConfig, apply_threads, parse_config
 from lightning_nas.errors import ConfigError, cli_entry
-from lightning_nas.search.resume import given_keys, with_overrides
+from lightning_nas.search.resume import config_of_run, given_keys, with_overrides
 
 if TYPE_CHECKING:
     from lightning_nas.search.hooks import SearchHooks
@@ -44,25 +44,24 @@ def resolve(argv: list[str] | None) -> RunConfig:
     keys = [k for k in given_keys(argv) if k != "resume"]
     if "config" in keys:
         raise ConfigError("--config cannot be combined with --resume: a run continues with its recorded config; give changes as --key value")
-    if not (run_dir / "config.yaml").exists():
-        raise ConfigError(f"cannot resume: {run_dir} is not a run directory (no config.yaml)")
-    resumed = with_overrides(config_from_yaml(run_dir / "config.yaml"), cfg, keys)
+    resumed = with_overrides(config_of_run(run_dir), cfg, keys)
     return replace(resumed, resume=str(run_dir), run_dir=None)
 
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    cfg: RunConfig | None = None
-    search = None
+    run_dir: Path | None = None  # the run a Ctrl-C leaves behind, once it is known
     try:
         cfg = resolve(argv)
+        run_dir = Path(cfg.resume) if cfg.resume else None
         apply_threads(cfg)
         from lightning_nas.search.engine import Search
 
         search = Search(cfg, default_callbacks(cfg))
+        run_dir = search.run_dir
         search.run()
     except KeyboardInterrupt:
-        print(interrupted_message(search.run_dir if search else Path(cfg.resume) if cfg and cfg.resume else None), file=sys.stderr)
+        print(interrupted_message(run_dir), file=sys.stderr)
         return 130
     return 0
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning_nas.backends import Backend, build_backend
-from lightning_nas.config import RunConfig, config_from_yaml, config_to_yaml
+from lightning_nas.config import RunConfig, config_to_yaml
 from lightning_nas.errors import ConfigError
 from lightning_nas.pipeline import Problem, Scorer, build_problem, build_scorer
 from lightning_nas.rmi.cache import open_run_cache
@@ -35,7 +35,7 @@ from lightning_nas.search.ga import GAState, GeneticAlgorithm
 from lightning_nas.search.hooks import SearchHooks
 from lightning_nas.search.records import RunRecords
 from lightning_nas.search.results import build_results
-from lightning_nas.search.resume import check_same_run, identity
+from lightning_nas.search.resume import check_same_run, config_of_run, identity
 from lightning_nas.search.scoring import CandidateScorer
 from lightning_nas.spaces.base import Genotype
 
@@ -145,10 +145,7 @@ class Search:
         """The state to continue from, with every score the run recorded. Without a usable checkpoint
         (stopped in generation 0, file damaged) the GA starts again from its seed and replays: the
         candidates it had scored are taken from evaluations.jsonl, so nothing scored is trained again."""
-        config_file = self.run_dir / "config.yaml"
-        if not config_file.exists():
-            raise ConfigError(f"cannot resume: {self.run_dir} is not a run directory (no config.yaml)")
-        check_same_run(config_from_yaml(config_file), self.cfg, str(self.run_dir))
+        check_same_run(config_of_run(self.run_dir), self.cfg, str(self.run_dir))
         entries = checkpoint.load_cache(self.run_dir, self.space)
         try:
             state, rows, wall = checkpoint.load(self.run_dir, self.space, identity(self.cfg))

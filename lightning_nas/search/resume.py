@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import fields, is_dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from lightning_nas.backends import threads_per_candidate
-from lightning_nas.config import RunConfig
+from lightning_nas.config import RunConfig, config_from_yaml
 from lightning_nas.errors import ConfigError
 
 SAFE_ON_RESUME = (
@@ -77,6 +78,13 @@ def describe_differences(recorded: dict[str, Any], now: dict[str, Any], limit: i
     shown = [f"{k} (recorded {recorded.get(k)!r}, now {now.get(k)!r})" for k in keys[:limit]]
     more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
     return ", ".join(shown) + more
+
+
+def config_of_run(run_dir: Path) -> RunConfig:
+    """The config a run directory recorded; a one-line ConfigError when it is not a run directory."""
+    if not (run_dir / "config.yaml").exists():
+        raise ConfigError(f"cannot resume: {run_dir} is not a run directory (no config.yaml)")
+    return config_from_yaml(run_dir / "config.yaml")
 
 
 def check_same_run(recorded: RunConfig, cfg: RunConfig, where: str) -> None:

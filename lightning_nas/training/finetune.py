@@ -19,7 +19,7 @@ from lightning_nas.config import RunConfig, config_to_yaml
 from lightning_nas.errors import ConfigError
 from lightning_nas.interrupt import fit
 from lightning_nas.pipeline import Problem, build_problem
-from lightning_nas.reporting.run_reader import check_run_dir
+from lightning_nas.reporting.run_reader import finished_run
 from lightning_nas.reporting.search_cost import device_name
 from lightning_nas.run_dir import write_json
 from lightning_nas.spaces.base import Genotype, SearchSpace
@@ -327,7 +327,7 @@ def finetune_run_dir(run_dir: str | Path, cfg: RunConfig, arch: str | None = Non
     problem_space = build_problem(cfg, check_budgets=False).space
     if arch is not None:
         return run_finetune(cfg, Target(problem_space.parse(arch), "--arch", path))
-    results = json.loads((check_run_dir(path) / "results.json").read_text())
+    _, results = finished_run(path)
     genotype, source = choose_winner(results, problem_space, cfg.finetune.prefer_feasible)
     return run_finetune(cfg, Target(genotype, source, path))
 
