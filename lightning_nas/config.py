@@ -6,6 +6,7 @@ Parsed with jsonargparse, LightningCLI style: `--config FILE.yaml` plus dotted o
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
@@ -70,10 +71,10 @@ class ProxyConfig:
 class ConstraintConfig:
     """One hardware constraint cost <= budget.
 
+    budget: Omega, in the metric's own unit; `null` (no hard budget) only with search.algorithm nsga2.
     metric: flops (MFLOPs) | params (M) | an HW-NAS-Bench metric such as pixel3_latency (ms) or
     edgegpu_energy (mJ) | measured_latency (ms, on this machine) | ofa_latency (ms, from OFA's latency
     look-up tables, ofa_mbv3 space only).
-    budget: Omega, in the metric's own unit.
     table: HW-NAS-Bench-v1_0.pickle or a CSV table (needed for HW-NAS-Bench metrics); for ofa_latency
     an OFA `<resolution>_lookup_table.yaml` or a folder of them.
     dataset: HW-NAS-Bench dataset (cifar10, cifar100, ImageNet16-120); default follows data.name.
@@ -81,7 +82,7 @@ class ConstraintConfig:
     (3); repeats: timed passes, the median is the latency (10)."""
 
     metric: str = "flops"
-    budget: float = 100.0
+    budget: float | None = 100.0
     table: str | None = None
     dataset: str | None = None
     device: str = "cpu"
@@ -104,8 +105,16 @@ class GAConfig:
     count per candidate): backend serial (one after another in the search process, at `threads`) |
     local (a pool of `workers` spawned processes on this machine, `threads_per_worker` torch threads
     each; auto = CPU cores / threads_per_worker, or GPUs x proxy.candidates_per_gpu with accelerator
-    gpu) | ray (Ray tasks, see the `ray` section; auto = as many at once as the cluster can hold)."""
+    gpu) | ray (Ray tasks, see the `ray` section; auto = as many at once as the cluster can hold).
 
+    algorithm: ga (the paper: one budget, fitness RMI + penalty) | nsga2 (NSGA-II: the RMI-cost front of
+    the RMI and every cost in `cost` / `cost.extra`; budgets are optional, `null` for none, and where given
+    act by constrained domination; elites and constraint_handling do not apply, tournament_size does:
+    crowded tournaments). hv_reference: NSGA-II's hypervolume reference point, the RMI then one value per
+    cost objective; empty = RMI 0 and 1.1 x the largest cost of the first generation, fixed from then on."""
+
+    algorithm: str = "ga"
+    hv_reference: list[float] = field(default_factory=list)
     population: int = 20
     generations: int = 100
     tournament_size: int = 3
@@ -136,6 +145,14 @@ class GAConfig:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"search.{name} must be in [0, 1], got {getattr(self, name)}")
         check_choice("search.constraint_handling", self.constraint_handling, ("penalty", "rejection"))
+        check_choice("search.algorithm", self.algorithm, ("ga", "nsga2"))
+        if self.algorithm == "nsga2" and self.constraint_handling == "rejection":
+            raise ConfigError(
+                "search.constraint_handling rejection works with search.algorithm ga only; nsga2 applies the budgets "
+                "by constrained domination (leave constraint_handling at penalty)"
+            )
+        if any(isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) for v in self.hv_reference):
+            raise ConfigError(f"search.hv_reference must be finite numbers (RMI, then each cost), got {self.hv_reference}")
         check_choice("search.backend", self.backend, ("serial", "local", "ray"))
         if self.workers != "auto" and (isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1):
             raise ConfigError(f"search.workers must be an integer >= 1 or 'auto', got {self.workers!r}")

@@ -35,8 +35,9 @@ class Problem:
         return [o.model for o in self.objectives]
 
     @property
-    def budgets(self) -> list[float]:
-        return [o.budget for o in self.objectives]  # type: ignore[misc]  # every constraint has one
+    def budgets(self) -> list[float | None]:
+        """Each objective's hard budget (None: none, only with search.algorithm nsga2)."""
+        return [o.budget for o in self.objectives]
 
     def costs(self, genotype: Genotype) -> list[float]:
         """The genotype's cost under every objective (cheap: run before any training)."""
@@ -62,7 +63,7 @@ def build_problem(cfg: RunConfig, check_budgets: bool = True) -> Problem:
     for i, c in enumerate(cfg.cost.constraints()):
         key = constraint_key(i)
         model = build_cost_model(c, space, d.name, dm.spec.resolution, dm.spec.in_channels, key)
-        if check_budgets:
+        if check_budgets and c.budget is not None:
             lowest = model.minimum()
             if lowest is not None and c.budget < lowest and not math.isclose(c.budget, lowest):
                 raise ConfigError(
@@ -70,7 +71,19 @@ def build_problem(cfg: RunConfig, check_budgets: bool = True) -> Problem:
                     f"{space.name} ({lowest:.6g} {model.unit}); choose a budget >= {lowest:.6g}"
                 )
         objectives.append(Objective(model, c.budget))
+    check_hv_reference(cfg, objectives)
     return Problem(cfg, dm, space, objectives)
+
+
+def check_hv_reference(cfg: RunConfig, objectives: list[Objective]) -> None:
+    """An NSGA-II hypervolume reference cost at or below the cheapest architecture bounds nothing."""
+    for value, o in zip(cfg.search.hv_reference[1:], objectives, strict=False):
+        lowest = o.model.minimum()
+        if lowest is not None and value <= lowest:
+            raise ConfigError(
+                f"search.hv_reference {o.name} {value:g} {o.unit} bounds no architecture: the cheapest in the space costs "
+                f"{lowest:.6g} {o.unit}; give a value above it"
+            )
 
 
 def build_scorer(problem: Problem) -> Scorer:

@@ -21,8 +21,43 @@ def check_settings(cfg: RunConfig) -> None:
     check_choice("proxy.score_bn_mode", cfg.proxy.score_bn_mode, ("train", "eval"))
     if cfg.proxy.steps < 0 or not 0.0 <= cfg.proxy.beta <= 1.0:
         raise ConfigError(f"proxy.steps must be >= 0 and proxy.beta in [0, 1], got {cfg.proxy.steps} and {cfg.proxy.beta}")
-    for i, c in enumerate(cfg.cost.constraints()):
+    check_objectives(cfg)
+
+
+def check_objectives(cfg: RunConfig) -> None:
+    """Budgets (optional only for nsga2), distinct metrics for nsga2, and its hypervolume reference's
+    length and RMI value (cost values are checked against the space once the cost models exist)."""
+    constraints = cfg.cost.constraints()
+    nsga2 = cfg.search.algorithm == "nsga2"
+    for i, c in enumerate(constraints):
+        if c.budget is None and nsga2:
+            continue
+        if c.budget is None:
+            raise ConfigError(
+                f"{constraint_key(i)}.budget is null, which only search.algorithm nsga2 allows (a front without a hard "
+                f"budget); give a budget > 0 for {c.metric}"
+            )
         check_budget(constraint_key(i), c.budget, c.metric)
+    if not nsga2:
+        return
+    metrics = [c.metric for c in constraints]
+    twice = sorted({m for m in metrics if metrics.count(m) > 1})
+    if twice:
+        raise ConfigError(
+            f"search.algorithm nsga2 needs distinct cost objectives, but {', '.join(twice)} is given more than once "
+            f"in cost / cost.extra ({', '.join(metrics)})"
+        )
+    ref = cfg.search.hv_reference
+    if ref and len(ref) != 1 + len(metrics):
+        raise ConfigError(
+            f"search.hv_reference has {len(ref)} value(s); give {1 + len(metrics)}: the RMI, then {', '.join(metrics)}"
+        )
+    taps = len(cfg.reference.taps)
+    if ref and not 0 <= ref[0] < taps:
+        raise ConfigError(
+            f"search.hv_reference RMI {ref[0]:g} bounds no architecture: the RMI of {taps} taps lies in [0, {taps}]; "
+            f"give a value in [0, {taps}) (0 is the default)"
+        )
 
 
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")  # Lightning's names for the devices a Trainer can use here

@@ -60,7 +60,8 @@ def build_cost_model(
         factory = COSTS.get(cfg.metric)
     except ConfigError as err:
         raise ConfigError(f"{key}.metric: {err}") from None
-    check_budget(key, cfg.budget, cfg.metric)
+    if cfg.budget is not None:  # None (no hard budget) is allowed by settings.check_objectives for nsga2
+        check_budget(key, cfg.budget, cfg.metric)
     return factory(cfg, CostContext(space, data_name, resolution, in_channels, key))
 
 

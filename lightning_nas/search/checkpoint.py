@@ -50,6 +50,7 @@ def save(
             "hall_of_fame": [[enc(g), f] for g, f in state.hall_of_fame],
             "draws": state.draws,
             "evaluated": [[enc(g), f] for g, f in state.evaluated],
+            "hv_reference": state.hv_reference,
             "rows": rows,
             "wall_seconds": wall,
         },
@@ -84,9 +85,10 @@ def load(
             population=[dec(g) for g in data["population"]],
             rng_state=data["rng_state"],
             logbook=list(data["logbook"]),
-            hall_of_fame=[(dec(g), float(f)) for g, f in data["hall_of_fame"]],
+            hall_of_fame=[(dec(g), _fitness(f)) for g, f in data["hall_of_fame"]],
             draws=int(data["draws"]),
-            evaluated=[(dec(g), float(f)) for g, f in data["evaluated"]],
+            evaluated=[(dec(g), _fitness(f)) for g, f in data["evaluated"]],
+            hv_reference=_reference(data.get("hv_reference")),
         )
         rows = [r for r in data["rows"] if isinstance(r, dict)]
         if len(rows) != len(data["rows"]) or any(not isinstance(r.get("key"), str) for r in rows):
@@ -94,6 +96,17 @@ def load(
         return state, rows, float(data["wall_seconds"])
     except (ValueError, KeyError, TypeError, ConfigError) as err:
         raise CheckpointUnusable(f"{path} is damaged ({type(err).__name__}: {err})") from None
+
+
+def _fitness(value: Any) -> float | tuple[float, ...]:
+    """A GA fitness (a number) or an NSGA-II point (a list of numbers) as saved."""
+    if isinstance(value, list):
+        return tuple(float(v) for v in value)
+    return float(value)
+
+
+def _reference(value: Any) -> list[float] | None:
+    return None if value is None else [float(v) for v in value]
 
 
 def append_cache(run_dir: Path, entry: dict[str, Any]) -> None:

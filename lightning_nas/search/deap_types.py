@@ -1,9 +1,15 @@
 """DEAP's global `creator` classes, created once, here only.
 
 An individual carries its genotype as an attribute (spaces define genotypes as plain hashable data,
-not lists), and a single maximised fitness value."""
+not lists) and a fitness: one maximised value for the GA, or for NSGA-II (`pareto_individual`) the RMI
+(maximised) and each cost (minimised) with the candidate's budget violation, compared by constrained
+domination (`ParetoFitness.dominates`)."""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
 
 from deap import base, creator
 
@@ -28,3 +34,57 @@ def make_individual(genotype: Genotype, fitness: float | None = None):  # noqa: 
 
 def same_genotype(a: object, b: object) -> bool:
     return a.genotype == b.genotype  # type: ignore[attr-defined]
+
+
+class ParetoFitness(base.Fitness):
+    """(RMI, cost_1, ..., cost_k) with `violation`, the candidate's total relative budget excess (0 when
+    feasible, inf when a value is missing). Constrained domination (Deb 2000): a feasible candidate
+    dominates an infeasible one; of two infeasible ones the smaller violation dominates; of two feasible
+    ones, Pareto domination of the objectives. DEAP's selNSGA2, sortNondominated and ParetoFront call
+    `dominates`, so they all apply the budgets this way."""
+
+    violation: float = 0.0
+
+    def dominates(self, other: base.Fitness, obj: slice = slice(None)) -> bool:  # type: ignore[override]
+        mine, theirs = self.violation, getattr(other, "violation", 0.0)
+        if mine == 0.0 and theirs == 0.0:
+            return super().dominates(other, obj)
+        if mine == 0.0 or theirs == 0.0:
+            return mine == 0.0
+        return mine < theirs
+
+    def __hash__(self) -> int:
+        return hash((self.wvalues, self.violation))
+
+    def __eq__(self, other: object) -> bool:
+        return super().__eq__(other) and self.violation == getattr(other, "violation", 0.0)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ParetoFitness:  # DEAP's copies only wvalues
+        copy = super().__deepcopy__(memo)
+        copy.violation = self.violation
+        return copy
+
+
+def _pareto_classes(n_costs: int) -> tuple[type, type]:
+    fit_name, ind_name = f"LightningNasPareto{n_costs}", f"LightningNasParetoIndividual{n_costs}"
+    if not hasattr(creator, fit_name):
+        creator.create(fit_name, ParetoFitness, weights=(1.0,) + (-1.0,) * n_costs)
+    if not hasattr(creator, ind_name):
+        creator.create(ind_name, object, fitness=getattr(creator, fit_name), genotype=None)
+    return getattr(creator, fit_name), getattr(creator, ind_name)
+
+
+def pareto_individual(genotype: Genotype, point: Sequence[float]):  # noqa: ANN201
+    """An NSGA-II individual; `point` is (RMI, cost_1, ..., cost_k, violation) as `pareto.objective_point`
+    makes it (finite objective values; a missing value shows as violation inf)."""
+    *values, violation = (float(v) for v in point)
+    ind = _pareto_classes(len(values) - 1)[1]()
+    ind.genotype = genotype
+    ind.fitness.values = tuple(values)
+    ind.fitness.violation = math.inf if math.isnan(violation) else violation
+    return ind
+
+
+def pareto_point(ind: Any) -> tuple[float, ...]:
+    """The (RMI, costs..., violation) of an NSGA-II individual (what the checkpoint stores)."""
+    return (*ind.fitness.values, ind.fitness.violation)

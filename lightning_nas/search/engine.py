@@ -31,10 +31,12 @@ from lightning_nas.run_dir import (
 )
 from lightning_nas.search import checkpoint
 from lightning_nas.search.fitness import feasible, fitness
-from lightning_nas.search.ga import GAState, GeneticAlgorithm
+from lightning_nas.search.ga import GAState, GeneticAlgorithm, fitness_stats
 from lightning_nas.search.hooks import SearchHooks
+from lightning_nas.search.nsga2 import NSGA2
+from lightning_nas.search.pareto import objective_point
 from lightning_nas.search.records import RunRecords
-from lightning_nas.search.results import build_results
+from lightning_nas.search.results import PARETO_CSV, build_results, front_answer, ga_answer, write_pareto_csv
 from lightning_nas.search.resume import check_same_run, config_of_run, identity
 from lightning_nas.search.scoring import CandidateScorer
 from lightning_nas.spaces.base import Genotype
@@ -58,6 +60,7 @@ class Search:
         self.stopwatch = Stopwatch()
         self._start_generation = 0
         self._generation_start = time.perf_counter()
+        self.algorithm = cfg.search.algorithm
 
     @property
     def budgets(self) -> list[float]:
@@ -70,8 +73,9 @@ class Search:
         return feasible(self.costs(genotype), self.budgets)
 
     # ---- one generation ------------------------------------------------------------------------
-    def evaluate_population(self, genotypes: list[Genotype], generation: int) -> list[float]:
-        """Fitness of each genotype, in population order; unseen keys are scored as one batch."""
+    def evaluate_population(self, genotypes: list[Genotype], generation: int) -> list[Any]:
+        """Fitness of each genotype, in population order (the GA: RMI + penalty; NSGA-II: the point
+        (RMI, costs..., violation)); unseen keys are scored as one batch."""
         assert self.scorer is not None
         self._generation_start = time.perf_counter()
         costs = [self.costs(g) for g in genotypes]
@@ -84,7 +88,7 @@ class Search:
         fits = []
         for i, (g, key, cost) in enumerate(zip(genotypes, keys, costs, strict=True)):
             row = self._row(generation, i, g, key, cost, fresh=new.get(key) == i)
-            fits.append(row["fitness"])
+            fits.append(row["fitness"] if self.algorithm == "ga" else objective_point(row["rmi"], cost, self.budgets))
             self.records.add_row(row)
             for cb in self.callbacks:
                 cb.on_candidate_evaluated(self, row)
@@ -115,10 +119,11 @@ class Search:
         rows = self.records.generation(gen)
         best = max(rows, key=lambda r: r["fitness"])
         new = sum(not r["cache_hit"] for r in rows)
+        stats = record if "max" in record else fitness_stats([r["fitness"] for r in rows])
         summary = {
-            "best_fitness": record["max"],
-            "mean_fitness": record["mean"],
-            "worst_fitness": record["min"],
+            "best_fitness": stats["max"],
+            "mean_fitness": stats["mean"],
+            "worst_fitness": stats["min"],
             "best_rmi": best["rmi"] if best["rmi"] is not None else math.nan,
             "best_costs": {o.name: best[f"cost_{o.name}"] for o in self.objectives},
             "best_description": self.space.describe(self.space.from_json(best["genotype"])),
@@ -127,6 +132,7 @@ class Search:
             "new": new,
             "cache_hits": len(rows) - new,
             "seconds": time.perf_counter() - self._generation_start,
+            **{k: record[k] for k in ("front_size", "feasible_front", "hypervolume") if k in record},
         }
         checkpoint.save(
             self.run_dir,
@@ -199,24 +205,26 @@ class Search:
     def _search(self, backend: Backend, scorer: Scorer, state: GAState | None) -> dict[str, Any]:
         persistent = open_run_cache(self.cfg, scorer, self.space)
         self.scorer = CandidateScorer(self.space, backend, self.records, persistent)
-        ga = GeneticAlgorithm(
-            self.space, self.cfg.search, self.evaluate_population, self.is_feasible, self._on_generation
-        )
         for cb in self.callbacks:
             cb.on_search_start(self)
-        state, last, hof = ga.run(random.Random(self.cfg.seed), state)
+        rng = random.Random(self.cfg.seed)
+        if self.algorithm == "nsga2":
+            reference = self.cfg.search.hv_reference or None
+            nsga2 = NSGA2(self.space, self.cfg.search, self.evaluate_population, self._on_generation, reference)
+            state, _parents, front = nsga2.run(rng, state)
+            answer = front_answer(self.space, self.objectives, self.records, list(front), self.cfg.cost.normalized)
+        else:
+            ga = GeneticAlgorithm(
+                self.space, self.cfg.search, self.evaluate_population, self.is_feasible, self._on_generation
+            )
+            state, last, hof = ga.run(rng, state)
+            answer = ga_answer(last, hof)
         results = build_results(
-            self.cfg,
-            self.space,
-            self.objectives,
-            self.records,
-            state,
-            last,
-            hof,
-            self.stopwatch.seconds(),
-            str(self.run_dir),
+            self.cfg, self.space, self.objectives, self.records, state, answer, self.stopwatch.seconds(), str(self.run_dir)
         )
         write_json(self.run_dir / "results.json", results)
+        if "pareto_front" in results:
+            write_pareto_csv(self.run_dir / PARETO_CSV, results["pareto_front"], self.objectives)
         self.records.write_csv()
         for cb in self.callbacks:
             cb.on_search_end(self, results)

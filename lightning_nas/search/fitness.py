@@ -11,17 +11,18 @@ import math
 from collections.abc import Sequence
 
 
-def penalty(cost: float, budget: float, normalized: bool = False) -> float:
+def penalty(cost: float, budget: float | None, normalized: bool = False) -> float:
+    """psi; a cost without a budget (None, NSGA-II's unconstrained objectives) costs nothing."""
     if math.isnan(cost):
         return -math.inf
-    if cost <= budget:
+    if budget is None or cost <= budget:
         return 0.0
     return (budget - cost) / budget if normalized else budget - cost
 
 
-def feasible(costs: Sequence[float], budgets: Sequence[float]) -> bool:
-    return all(not math.isnan(c) and c <= b for c, b in zip(costs, budgets, strict=True))
+def feasible(costs: Sequence[float], budgets: Sequence[float | None]) -> bool:
+    return all(not math.isnan(c) and (b is None or c <= b) for c, b in zip(costs, budgets, strict=True))
 
 
-def fitness(rmi: float, costs: Sequence[float], budgets: Sequence[float], normalized: bool = False) -> float:
+def fitness(rmi: float, costs: Sequence[float], budgets: Sequence[float | None], normalized: bool = False) -> float:
     return rmi + sum(penalty(c, b, normalized) for c, b in zip(costs, budgets, strict=True))

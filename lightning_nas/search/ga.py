@@ -29,17 +29,24 @@ class RejectionLimitReached(ConfigError):
     """Rejection sampling reached `max_rejection_draws` draws in the run (all generations together)."""
 
 
+Fitness = float | tuple[float, ...]  # the GA's RMI + penalty, or NSGA-II's (RMI, costs..., violation)
+
+
 @dataclass
 class GAState:
-    """Everything needed to continue a run: `population` is generation `generation`, not yet evaluated."""
+    """Everything needed to continue a run: `population` is generation `generation`, not yet evaluated.
+    `evaluated` is the previous generation (NSGA-II: its surviving parents); `hall_of_fame` the best
+    distinct candidates (NSGA-II: the Pareto front of everything evaluated); `hv_reference` NSGA-II's
+    hypervolume reference point, fixed once the first generation is evaluated."""
 
     generation: int
     population: list[Genotype]
     rng_state: Any
     logbook: list[dict[str, Any]] = field(default_factory=list)
-    hall_of_fame: list[tuple[Genotype, float]] = field(default_factory=list)
+    hall_of_fame: list[tuple[Genotype, Fitness]] = field(default_factory=list)
     draws: int = 0
-    evaluated: list[tuple[Genotype, float]] = field(default_factory=list)  # the previous generation
+    evaluated: list[tuple[Genotype, Fitness]] = field(default_factory=list)
+    hv_reference: list[float] | None = None
 
 
 def _finite(values: list[float]) -> np.ndarray:
@@ -55,12 +62,36 @@ def make_statistics() -> tools.Statistics:
     return stats
 
 
+def fitness_stats(values: list[float]) -> dict[str, float]:
+    """max / mean / min of fitness values as the GA's logbook records them (-inf values left out of the
+    mean and min)."""
+    return make_statistics().compile([make_individual(None, v) for v in values])  # type: ignore[arg-type]
+
+
 def tournament(population: list[Any], k: int, size: int, rng: random.Random) -> list[Any]:
     """k tournament winners (DEAP's selTournament, with an explicit RNG instead of module `random`)."""
     return [
         max((rng.choice(population) for _ in range(size)), key=lambda ind: ind.fitness.values[0])
         for _ in range(k)
     ]
+
+
+def child_maker(
+    space: SearchSpace, cfg: GAConfig, rng: random.Random, parents: Callable[[], list[Genotype]]
+) -> Callable[[], Genotype]:
+    """Children one at a time: two `parents()` are crossed (probability `crossover_prob`) and both
+    children mutated per gene (`mutation_rate`); the second child is kept for the next call."""
+    pending: list[Genotype] = []
+
+    def child() -> Genotype:
+        if not pending:
+            a, b = parents()
+            if rng.random() < cfg.crossover_prob:
+                a, b = space.crossover(a, b, rng)
+            pending.extend(space.mutate(g, rng, cfg.mutation_rate) for g in (b, a))
+        return pending.pop()
+
+    return child
 
 
 class GeneticAlgorithm:
@@ -105,16 +136,9 @@ class GeneticAlgorithm:
     def breed(self, individuals: list[Any], rng: random.Random) -> list[Genotype]:
         cfg = self.cfg
         children = [ind.genotype for ind in tools.selBest(individuals, cfg.elites)]
-        pending: list[Genotype] = []
-
-        def child() -> Genotype:
-            if not pending:
-                a, b = (ind.genotype for ind in tournament(individuals, 2, cfg.tournament_size, rng))
-                if rng.random() < cfg.crossover_prob:
-                    a, b = self.space.crossover(a, b, rng)
-                pending.extend(self.space.mutate(g, rng, cfg.mutation_rate) for g in (b, a))
-            return pending.pop()
-
+        child = child_maker(
+            self.space, cfg, rng, lambda: [ind.genotype for ind in tournament(individuals, 2, cfg.tournament_size, rng)]
+        )
         while len(children) < cfg.population:
             children.append(self._draw(child))
         return children
