@@ -1,5 +1,6 @@
 """Print one line per generation (with the rate new candidates were scored at, whatever the backend,
-and the ETA of the whole search from the mean generation time so far) and a summary at the end."""
+the ETA of the whole search from the mean generation time so far, and for NSGA-II the front's size and
+hypervolume) and a summary at the end."""
 
 from __future__ import annotations
 
@@ -22,9 +23,14 @@ class ConsoleProgress(SearchCallback):
     def on_search_start(self, search: Any) -> None:
         cons = ", ".join(f"{o.name} <= {fmt_budget(o.budget)} {o.unit}" for o in search.objectives)
         ga = search.cfg.search
+        how = (
+            f"NSGA-II front of RMI vs {', '.join(o.name for o in search.objectives)}, budgets {cons} (constrained domination)"
+            if ga.algorithm == "nsga2"
+            else f"constraint {cons} ({ga.constraint_handling})"
+        )
         self._print(
             f"search {search.cfg.space.name} on {search.cfg.data.name}: {ga.population} x {ga.generations} generations, "
-            f"{search.cfg.proxy.steps} proxy steps, constraint {cons} ({ga.constraint_handling}); run dir {search.run_dir}"
+            f"{search.cfg.proxy.steps} proxy steps, {how}; run dir {search.run_dir}"
         )
 
     def on_generation_end(self, search: Any, generation: int, s: dict[str, Any]) -> None:
@@ -34,9 +40,14 @@ class ConsoleProgress(SearchCallback):
         self._print(
             f"gen {generation + 1:>3}/{search.cfg.search.generations}  best {fmt(s['best_fitness'])}  "
             f"mean {fmt(s['mean_fitness'])}  rmi {fmt(s['best_rmi'])}  {costs}  "
-            f"feasible {s['feasible_fraction']:.0%}  new {s['new']}  cache hits {s['cache_hits']}  {s['seconds']:.1f}s  "
+            f"feasible {s['feasible_fraction']:.0%}  {self._front(s)}new {s['new']}  cache hits {s['cache_hits']}  {s['seconds']:.1f}s  "
             f"{s['new'] / max(s['seconds'], 1e-9):.2f} cand/s  ETA {self._eta(search, generation, s['seconds'])}"
         )
+
+    @staticmethod
+    def _front(s: dict[str, Any]) -> str:
+        """NSGA-II: the front's size and hypervolume (nothing for the GA)."""
+        return f"front {s['front_size']}  hv {s['hypervolume']:.4g}  " if "front_size" in s else ""
 
     def _eta(self, search: Any, generation: int, seconds: float) -> str:
         """Remaining generations x the mean generation time of this session (a resumed run starts over)."""
@@ -61,3 +72,8 @@ class ConsoleProgress(SearchCallback):
             f"{r['persistent_cache_hits']} from the persistent cache, {r['wall_seconds']:.1f}s; "
             f"results in {search.run_dir} (results.json, evaluations.csv); TensorBoard: tensorboard --logdir {search.cfg.tb_logs}"
         )
+        if "pareto_front" in r:
+            self._print(
+                f"  front: {len(r['pareto_front'])} architectures in {search.run_dir / 'pareto.csv'}, hypervolume "
+                f"{fmt(r['hypervolume'])}; pick one under a budget: python -m lightning_nas.pick {search.run_dir} --budget VALUE"
+            )

@@ -1,6 +1,7 @@
 """Log a search to TensorBoard under `tb_logs/<run name>` through Lightning's TensorBoardLogger:
 per generation best/mean/worst fitness, best RMI, best cost vs budget, feasible fraction, unique
-evaluations; per candidate its RMI and cost; the best genotype as text."""
+evaluations (NSGA-II: the front's hypervolume and size under `pareto/`); per candidate its RMI and cost;
+the best genotype as text."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ class TensorBoardSearchLogger(SearchCallback):
             **{f"generation/budget_{o.name}_{_tag(o.unit)}": o.budget for o in search.objectives},
             "generation/feasible_fraction": s["feasible_fraction"],
             "generation/unique_evaluations": s["unique_evaluations"],
+            **{f"pareto/{k}": s[k] for k in ("hypervolume", "front_size", "feasible_front") if k in s},
         }
         self.logger.log_metrics({k: v for k, v in metrics.items() if _finite(v)}, step=generation)
         self.logger.experiment.add_text("best_genotype", s["best_description"], generation)

@@ -14,6 +14,7 @@ the exports (RUN_DIR/export, see `python -m lightning_nas.export`)."""
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -34,21 +35,39 @@ def _add_arch(parser: Any) -> None:
         default=None,
         help="fine-tune this architecture (arch string or genotype JSON)",
     )
+    parser.add_argument(
+        "--budget",
+        action="append",
+        type=str,
+        default=None,
+        help="with an NSGA-II run: fine-tune the highest-RMI member of its front under this budget "
+        "([METRIC=]VALUE, repeatable; see python -m lightning_nas.pick)",
+    )
 
 
 def _peek(argv: list[str]) -> argparse.Namespace:
     peek = argparse.ArgumentParser(add_help=False)
     peek.add_argument("--run_dir", default=None)
     peek.add_argument("--arch", default=None)
+    peek.add_argument("--budget", action="append", default=None)
     known, _ = peek.parse_known_args(argv)
     return known
 
 
 def resolve(argv: list[str] | None) -> tuple[RunConfig, Path, str | None]:
-    """(config, run directory, arch) from the command line; the run's config.yaml is the base config."""
+    """(config, run directory, arch) from the command line; the run's config.yaml is the base config.
+    With `--budget`, arch is the genotype JSON of the front member `lightning_nas.pick` chooses."""
     argv = list(sys.argv[1:] if argv is None else argv)
     peek = _peek(argv)
     prog = "python -m lightning_nas.finetune"
+    if peek.budget is not None:
+        if peek.run_dir is None or peek.arch is not None:
+            raise ConfigError("--budget picks from the front of --run_dir RUN_DIR (an nsga2 search); give --run_dir, not --arch")
+        from lightning_nas.pick.cli import pick_from_run
+
+        member = pick_from_run(peek.run_dir, peek.budget)
+        cfg, run_dir, _ = resolve(_without_budgets(argv))
+        return cfg, run_dir, json.dumps(member["genotype"])
     if peek.run_dir is None:
         if peek.arch is None and not any(a in ("-h", "--help") for a in argv):
             raise ConfigError(
@@ -77,16 +96,31 @@ def resolve(argv: list[str] | None) -> tuple[RunConfig, Path, str | None]:
     return cfg, run_dir, ns["arch"]
 
 
+def _without_budgets(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--budget":
+            skip = True
+        elif not a.startswith("--budget="):
+            out.append(a)
+    return out
+
+
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     cfg, run_dir, arch = resolve(argv)
+    budgets = _peek(argv).budget
+    source = f"pareto_front under --budget {' '.join(budgets)}" if budgets else "--arch"
     apply_threads(cfg)
     from lightning_nas.training.finetune import FINETUNE_JSON, finetune_run_dir, summary_line
 
     created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
-        record = finetune_run_dir(run_dir, cfg, arch)
+        record = finetune_run_dir(run_dir, cfg, arch, source)
     except ConfigError:
         if created:  # bad input found before training: leave nothing behind
             shutil.rmtree(run_dir, ignore_errors=True)

@@ -111,3 +111,33 @@ def label_order(space: str, labels: set[str]) -> list[str]:
 
 def space_name(run: FinishedRun) -> str:
     return str(run.setting("space", "name", "nb201"))
+
+
+def cost_metrics(run: FinishedRun) -> list[tuple[str, str]]:
+    """(metric, unit) of every cost objective of the run (`cost`, then `cost.extra`)."""
+    return [(c["metric"], c["unit"]) for c in run.results["best"]["costs"]]
+
+
+def evaluated_points(run: FinishedRun) -> dict[str, dict[str, float]]:
+    """Every distinct evaluated candidate with an RMI score: key -> {"rmi": ..., "cost_<metric>": ...}."""
+    seen: dict[str, dict[str, float]] = {}
+    columns = [f"cost_{m}" for m, _ in cost_metrics(run)]
+    for r in run.rows:
+        if r["key"] not in seen and math.isfinite(_num(r.get("rmi"))):
+            seen[r["key"]] = {"rmi": _num(r["rmi"]), **{c: _num(r.get(c)) for c in columns}}
+    return seen
+
+
+def nb201_accuracy(run: FinishedRun) -> Any:
+    """`key -> accuracy (%)` from the NB201 table the run's fine-tune settings name (finetune.nb201_table),
+    or None when there is none or the space is not NB201."""
+    from lightning_nas.spaces.base import NB201_BENCHMARK
+    from lightning_nas.tables.benchmark_accuracy import benchmark_lookup
+
+    if space_name(run) != "nb201":
+        return None
+    cfg = run.config()
+    lookup = benchmark_lookup(cfg.finetune, NB201_BENCHMARK, cfg.data.name)
+    if lookup is None:
+        return None
+    return lambda key: lookup.table.get(key, lookup.dataset, lookup.field)

@@ -11,9 +11,12 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from lightning_nas.reporting.data import (
+    cost_metrics,
+    evaluated_points,
     final_population,
     generation_stats,
     label_order,
+    nb201_accuracy,
     op_fractions,
     space_name,
     top10,
@@ -121,4 +124,36 @@ def plot_op_distribution(runs: list[FinishedRun], path: Path) -> Path:
     ax = fig.subplots()
     _bars(ax, groups, order)
     ax.set_title("operations in the final population" + (" and the top 10" if len(runs) == 1 else ", per run"))
+    return _save(fig, path)
+
+
+def plot_pareto_front(run: FinishedRun, path: Path) -> Path:
+    """An NSGA-II run: RMI against each cost objective (one panel each), every evaluated candidate in grey,
+    the front highlighted (coloured by NB201 accuracy when the run names an NB201 table), budgets dashed."""
+    metrics = cost_metrics(run)
+    front = run.results.get("pareto_front", [])
+    accuracy = nb201_accuracy(run)
+    fig = Figure(figsize=(5.5 * len(metrics) + (1.2 if accuracy else 0), 4.5))
+    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+    points = list(evaluated_points(run).values())
+    for ax, (metric, unit) in zip(axes, metrics, strict=True):
+        ax.scatter([p[f"cost_{metric}"] for p in points], [p["rmi"] for p in points], s=10, color="0.7",
+                   label=f"{len(points)} evaluated")  # fmt: skip
+        xs = [next(c["value"] for c in m["costs"] if c["metric"] == metric) for m in front]
+        ys = [m["rmi"] for m in front]
+        if len(metrics) == 1 and front:
+            order = sorted(range(len(xs)), key=lambda i: xs[i])
+            ax.step([xs[i] for i in order], [ys[i] for i in order], where="post", color="C3", lw=1, zorder=3)
+        colour = {"c": [accuracy(m["key"]) for m in front], "cmap": "viridis"} if accuracy else {"color": "C3"}
+        dots = ax.scatter(xs, ys, s=36, edgecolor="black", zorder=4, label=f"front ({len(front)})", **colour)
+        budget = next((c["budget"] for c in run.results["best"]["costs"] if c["metric"] == metric), None)
+        if number(budget) is not None:
+            ax.axvline(budget, color="C0", ls="--", lw=1, label=f"budget {budget:g}")
+        ax.set_xlabel(f"{metric} ({unit})")
+        ax.set_ylabel("RMI score (sum of CKA)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    if accuracy and front:
+        fig.colorbar(dots, ax=list(axes), label="NB201 accuracy (%)")
+    fig.suptitle(f"Pareto front of {run.name}")
     return _save(fig, path)

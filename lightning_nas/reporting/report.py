@@ -7,7 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from lightning_nas.reporting.format import fmt, fmt_budget, fmt_cost
-from lightning_nas.reporting.plots import plot_generations, plot_op_distribution, plot_rmi_vs_cost
+from lightning_nas.reporting.plots import (
+    plot_generations,
+    plot_op_distribution,
+    plot_pareto_front,
+    plot_rmi_vs_cost,
+)
 from lightning_nas.reporting.run_reader import FinishedRun, load_run
 from lightning_nas.reporting.search_cost import ComputeCost, EnergyAssumptions, compute_cost
 
@@ -135,6 +140,25 @@ def top10_lines(run: FinishedRun) -> list[str]:
     return ["## Top 10 (hall of fame)", ""] + _table(["#", "architecture", "RMI", f"cost ({run.results['cost_unit']})", "fitness", "feasible"], rows) + [""]
 
 
+def front_lines(run: FinishedRun) -> list[str]:
+    """An NSGA-II run's front (highest RMI first), its hypervolume and how to pick from it."""
+    front = run.results.get("pareto_front")
+    if not front:
+        return []
+    metrics = [(c["metric"], c["unit"]) for c in front[0]["costs"]]
+    rows = [
+        [i + 1, code(m["description"]), fmt(m["rmi"]), *(fmt_cost(c["value"]) for c in m["costs"]), fmt(m["feasible"])]
+        for i, m in enumerate(front)
+    ]
+    header = ["#", "architecture", "RMI", *(f"{m} ({u})" for m, u in metrics), "feasible"]
+    ref = ", ".join(fmt_cost(v) for v in run.results.get("hv_reference") or [])
+    return [
+        f"## Pareto front ({len(front)} architectures)", "",
+        f"Hypervolume {fmt(run.results.get('hypervolume'))} (reference point RMI, costs: {ref}). "
+        f"Pick one under a budget: `python -m lightning_nas.pick {run.path} --budget VALUE`.", "",
+    ] + _table(header, rows) + [""]  # fmt: skip
+
+
 def plot_lines(names: dict[str, str]) -> list[str]:
     return ["## Plots", ""] + [f"![{k}]({v})" for k, v in names.items()] + [""]
 
@@ -145,6 +169,9 @@ def write_plots(runs: list[FinishedRun], out_dir: Path, prefix: str = "") -> dic
     plot_generations(runs, out_dir / names["generations"])
     plot_rmi_vs_cost(runs, out_dir / names["rmi_vs_cost"])
     plot_op_distribution(runs, out_dir / names["op_distribution"])
+    if len(runs) == 1 and runs[0].results.get("pareto_front"):
+        names["pareto_front"] = prefix + "pareto_front.png"
+        plot_pareto_front(runs[0], out_dir / names["pareto_front"])
     return names
 
 
@@ -155,7 +182,7 @@ def report_markdown(run: FinishedRun, assumptions: EnergyAssumptions, device: st
     ft_cost = finetune_cost(run, assumptions)
     if ft_cost is not None:
         lines += cost_lines("Fine-tuning", ft_cost)
-    lines += finetune_lines(run) + export_lines(run) + top10_lines(run) + plot_lines(plots)
+    lines += finetune_lines(run) + export_lines(run) + (front_lines(run) or top10_lines(run)) + plot_lines(plots)
     return "\n".join(lines)
 
 

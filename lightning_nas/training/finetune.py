@@ -22,6 +22,7 @@ from lightning_nas.pipeline import Problem, build_problem
 from lightning_nas.reporting.run_reader import finished_run
 from lightning_nas.reporting.search_cost import device_name
 from lightning_nas.run_dir import write_json
+from lightning_nas.search.fitness import feasible
 from lightning_nas.spaces.base import Genotype, SearchSpace
 from lightning_nas.spaces.network_spec import network_spec
 from lightning_nas.tables.benchmark_accuracy import benchmark_lookup
@@ -37,7 +38,7 @@ class Target:
     """What to fine-tune and where its outputs go."""
 
     genotype: Genotype
-    source: str  # results.best | results.best_feasible | --arch
+    source: str  # results.best | results.best_feasible | --arch | pareto_front under --budget ...
     run_dir: Path
 
 
@@ -307,7 +308,7 @@ def _record(
         "params_M": params,
         "flops_M": flops if recipe.cfg.full_size else None,
         "costs": [
-            {"metric": m.name, "value": c, "budget": b, "unit": m.unit, "feasible": bool(c <= b)}
+            {"metric": m.name, "value": c, "budget": b, "unit": m.unit, "feasible": feasible([c], [b])}
             for m, c, b in zip(problem.cost_models, costs, problem.budgets, strict=True)
         ],
         "checkpoint": tested,
@@ -320,13 +321,13 @@ def _record(
 
 
 # ---- entry points -----------------------------------------------------------------------------
-def finetune_run_dir(run_dir: str | Path, cfg: RunConfig, arch: str | None = None) -> dict[str, Any]:
+def finetune_run_dir(run_dir: str | Path, cfg: RunConfig, arch: str | None = None, source: str = "--arch") -> dict[str, Any]:
     """Fine-tune the winner of the finished run in `run_dir` (or `arch`) with `cfg` (the run's config
     plus overrides)."""
     path = Path(run_dir)
     problem_space = build_problem(cfg, check_budgets=False).space
     if arch is not None:
-        return run_finetune(cfg, Target(problem_space.parse(arch), "--arch", path))
+        return run_finetune(cfg, Target(problem_space.parse(arch), source, path))
     _, results = finished_run(path)
     genotype, source = choose_winner(results, problem_space, cfg.finetune.prefer_feasible)
     return run_finetune(cfg, Target(genotype, source, path))
