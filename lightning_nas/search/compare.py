@@ -1,7 +1,8 @@
 """What "the same results" means, once, for every test and benchmark that compares two runs (a rerun,
 a resumed run, a run with more workers):
 
-- the same best genotype, the same hall of fame (genotypes in order, fitness), the same logbook
+- the same best genotype, the same hall of fame (genotypes in order, fitness), the same Pareto front
+  (NSGA-II), the same logbook
   (every generation's statistics and draw counts), and
 - every evaluation (evaluations.csv's rows: generation, individual, key, RMI, per-layer CKA, costs,
   fitness, feasibility) the same, numbers to within `TOL` (absolute).
@@ -59,6 +60,9 @@ def result_differences(a: dict[str, Any], b: dict[str, Any], tol: float = TOL) -
         out.append("hall_of_fame differs")
     if not _same_value(a["logbook"], b["logbook"], tol):
         out.append("logbook differs")
+    front_a, front_b = ([_candidate(c) for c in r.get("pareto_front") or []] for r in (a, b))
+    if not _same_value(front_a, front_b, tol):
+        out.append("pareto_front differs")
     return out
 
 
