@@ -137,3 +137,19 @@ def test_the_report_shows_the_front(front_run: Path) -> None:
     assert (front_run / "pareto_front.png").stat().st_size > 10_000
     results = json.loads((front_run / "results.json").read_text())
     assert [m["key"] for m in results["pareto_front"]] == [r["key"] for r in front]
+
+
+def test_shipped_pareto_overlays_parse_and_validate() -> None:
+    from lightning_nas.config import parse_config
+    from lightning_nas.pipeline import build_problem
+    from tests.conftest import shared_file
+
+    base = ["--config", str(REPO / "configs" / "nb201_cifar10.yaml"), "--reference.checkpoint", "null"]
+    cfg, _ = parse_config([*base, "--config", str(REPO / "configs" / "nsga2.yaml")])
+    assert cfg.search.algorithm == "nsga2" and cfg.cost.budget is None
+    assert [o.name for o in build_problem(cfg).objectives] == ["flops"]
+    table = str(shared_file("hw-nas-bench", "nb201_hw_metrics.csv.gz"))
+    overlay = ["--config", str(REPO / "configs" / "hw" / "cifar10_edgegpu_front.yaml"), "--cost.table", table]
+    cfg, _ = parse_config([*base, *overlay, "--cost.extra", f"[{{metric: edgegpu_energy, budget: null, table: {table}}}]"])
+    problem = build_problem(cfg)
+    assert [(o.name, o.unit, o.budget) for o in problem.objectives] == [("edgegpu_latency", "ms", None), ("edgegpu_energy", "mJ", None)]
