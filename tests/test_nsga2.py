@@ -164,7 +164,7 @@ def test_hypervolume_never_decreases_and_its_reference_stays_fixed(reference):
     ).run(random.Random(4))
     volumes = [r["hypervolume"] for r in state.logbook]
     assert volumes == sorted(volumes) and volumes[-1] > volumes[0] > 0
-    expected = reference or pareto.default_reference(first_generation_costs(4, 8))
+    expected = reference or pareto.default_reference(first_generation_costs(4, 8), 1)
     assert state.hv_reference == pytest.approx(expected)
 
 

@@ -256,15 +256,17 @@ def test_hypervolume_2d_matches_a_sweep_and_grows_with_the_set():
 
 def test_default_reference():
     costs = [[10.0, 2.0], [30.0, 1.0], [20.0, 4.0]]
-    assert pareto.default_reference(costs) == pytest.approx([0.0, 33.0, 4.4])
+    assert pareto.default_reference(costs, 2) == pytest.approx([0.0, 33.0, 4.4])
     # a missing (NaN) cost is left out; a cost no candidate has falls back to 1 (x 1.1)
-    assert pareto.default_reference([[10.0, math.nan], [math.nan, math.nan]]) == pytest.approx(
+    assert pareto.default_reference([[10.0, math.nan], [math.nan, math.nan]], 2) == pytest.approx(
         [0.0, 11.0, 1.1]
     )
-    assert pareto.default_reference([[5.0]]) == pytest.approx([0.0, 5.5])
+    assert pareto.default_reference([[10.0, math.inf]], 2) == pytest.approx([0.0, 11.0, 1.1])  # finite values only
+    assert pareto.default_reference([], 2) == pytest.approx([0.0, 1.1, 1.1])  # no candidate had costs
+    assert pareto.default_reference([[5.0]], 1) == pytest.approx([0.0, 5.5])
     # the reference bounds every point it was made from: each one adds volume
     points = [(1.0, *c, 0.0) for c in costs]
-    ref = pareto.default_reference(costs)
+    ref = pareto.default_reference(costs, 2)
     assert all(pareto.hypervolume([p], ref) > 0 for p in points)
 
 

@@ -14,6 +14,7 @@ multiple of 4) is not used.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -100,7 +101,8 @@ class NSGA2:
         rng.setstate(_as_rng_state(state.rng_state))
         draws = state.draws
         front = tools.ParetoFront(similar=same_genotype)
-        front.update([pareto_individual(g, p) for g, p in state.hall_of_fame])
+        # ParetoFront inserts a newcomer before members of equal fitness: reversed, ties keep their order
+        front.update([pareto_individual(g, p) for g, p in reversed(state.hall_of_fame)])
         logbook = list(state.logbook)
         parents = [pareto_individual(g, p) for g, p in state.evaluated]
         reference = self.reference or state.hv_reference
@@ -114,7 +116,8 @@ class NSGA2:
             parents = survivors(parents + offspring, self.cfg.population)
             front.update(offspring)
             if reference is None:
-                reference = pareto.default_reference([p[1:-1] for p in points])
+                n_costs = len(points[0]) - 2
+                reference = pareto.default_reference([p[1:-1] for p in points if math.isfinite(p[-1])], n_costs)
             front_points = [pareto_point(ind) for ind in front]
             record = {
                 "gen": gen,

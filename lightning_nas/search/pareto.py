@@ -48,10 +48,11 @@ def non_dominated(points: Sequence[Sequence[float]]) -> list[int]:
     return [i for i, p in enumerate(points) if not any(dominates(q, p) for j, q in enumerate(points) if j != i)]
 
 
-def default_reference(costs: Sequence[Sequence[float]]) -> list[float]:
-    """RMI 0 and 1.1 x the largest finite value of each cost in `costs` (rows of cost vectors)."""
-    arr = np.asarray(costs, dtype=float)
-    largest = [float(np.nanmax(col)) if np.isfinite(col).any() else 1.0 for col in arr.T]
+def default_reference(costs: Sequence[Sequence[float]], n_costs: int) -> list[float]:
+    """RMI 0 and 1.1 x the largest finite value of each of the `n_costs` costs in `costs` (rows of cost
+    vectors); 1.1 for a cost without any finite value."""
+    arr = np.asarray(costs, dtype=float).reshape(-1, n_costs)
+    largest = [float(col[np.isfinite(col)].max()) if np.isfinite(col).any() else 1.0 for col in arr.T]
     return [0.0, *(1.1 * c for c in largest)]
 
 

@@ -68,7 +68,7 @@ def front_answer(
         costs = [o.cost(ind.genotype) for o in objectives]
         return ind.genotype, fitness(0.0 if rmi is None else rmi, costs, budgets, normalized)
 
-    members = sorted(front, key=lambda ind: -ind.fitness.values[0])
+    members = sorted(front, key=lambda ind: (-ind.fitness.values[0], *ind.fitness.values[1:], space.key(ind.genotype)))
     feasible_first = sorted(members, key=lambda ind: ind.fitness.violation > 0)
     return Answer(scored(feasible_first[0]), [scored(ind) for ind in members], [scored(ind) for ind in members])
 
