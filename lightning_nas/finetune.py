@@ -63,7 +63,7 @@ def resolve(argv: list[str] | None) -> tuple[RunConfig, Path, str | None]:
     if peek.budget is not None:
         if peek.run_dir is None or peek.arch is not None:
             raise ConfigError("--budget picks from the front of --run_dir RUN_DIR (an nsga2 search); give --run_dir, not --arch")
-        from lightning_nas.pick.cli import pick_from_run
+        from lightning_nas.pick import pick_from_run
 
         member = pick_from_run(peek.run_dir, peek.budget)
         cfg, run_dir, _ = resolve(_without_budgets(argv))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lightning_nas.pick.cli import main as pick_main
+from lightning_nas.pick import main as pick_main
 from tests.conftest import REPO, tiny_overrides
 from tests.run_fixtures import FINETUNE_TINY
 

@@ -72,3 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         write_json(Path(args.out), member)
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,1 +1,0 @@
-"""Pick an architecture from a Pareto front after the search: `python -m lightning_nas.pick`."""
