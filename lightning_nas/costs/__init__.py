@@ -1,6 +1,6 @@
 """Cost models by metric name. Each cost module registers its factory in `COSTS`
 (`@COSTS.register("flops", "params")`); `build_cost_model` picks one by `cost.metric`:
-`flops`, `params`, the HW-NAS-Bench metrics, `measured_latency`, `ofa_latency`."""
+`flops`, `params`, the HW-NAS-Bench metrics, `measured_latency`, `ofa_latency`, `local_latency`."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ COSTS: Registry = Registry(
         "lightning_nas.costs.hw_nas_bench",
         "lightning_nas.costs.measured_latency",
         "lightning_nas.costs.ofa_latency_table",
+        "lightning_nas.costs.local_latency",
     ),
 )
 

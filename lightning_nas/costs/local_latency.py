@@ -1,0 +1,62 @@
+"""Latency on the user's own device from a per-operator look-up table (`python -m lightning_nas.latency
+build`): the predicted latency of a genotype is the sum of its operators' entries, in milliseconds, priced
+in microseconds with no timing during the search. The table is checked against the space (space,
+resolution, channels, classes, every operator present) when the cost model is built."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from lightning_nas.costs import COSTS, CostContext
+from lightning_nas.errors import ConfigError
+from lightning_nas.latency.lut import LatencyLUT
+from lightning_nas.latency.operators import TableSpec
+from lightning_nas.spaces.base import Genotype, SearchSpace
+
+
+def expected_tables(space: SearchSpace) -> list[TableSpec]:
+    """The tables a space needs, with the operators it can place (full-size network for NB201)."""
+    if space.name == "nb201":
+        from lightning_nas.latency.nb201_ops import nb201_table
+
+        s: Any = space
+        return [nb201_table(s.full_C, s.full_N, s.resolution, s.num_classes, s.in_channels)]
+    if space.name == "ofa_mbv3":
+        from lightning_nas.latency.ofa_ops import ofa_tables
+
+        return ofa_tables(space)
+    raise ConfigError(f"cost metric 'local_latency' supports the nb201 and ofa_mbv3 spaces, not {space.name!r}")
+
+
+def genotype_counts(space: Any, genotype: Genotype) -> tuple[int, Counter[str]]:
+    """(the table's resolution, the operator keys of the genotype's network with multiplicities)."""
+    if space.name == "nb201":
+        from lightning_nas.latency.nb201_ops import nb201_counts
+
+        return space.resolution, nb201_counts(genotype, space.full_C, space.full_N, space.resolution, space.num_classes, space.in_channels)
+    from lightning_nas.latency.ofa_ops import ofa_counts
+
+    return genotype.r, ofa_counts(genotype, space.width_mult, space.num_classes)
+
+
+class LocalLatencyCost:
+    def __init__(self, space: SearchSpace, lut: LatencyLUT) -> None:
+        self.space, self.lut = space, lut
+        self.name = "local_latency"
+        self.unit = "ms"
+
+    def cost(self, genotype: Genotype) -> float:
+        return self.lut.predict(*genotype_counts(self.space, genotype))
+
+    def minimum(self) -> float | None:
+        return None
+
+
+@COSTS.register("local_latency")
+def _build(cfg: Any, ctx: CostContext) -> LocalLatencyCost:
+    if not cfg.table:
+        raise ConfigError(f"{ctx.key}.metric local_latency needs {ctx.key}.table: a table made by python -m lightning_nas.latency build")
+    lut = LatencyLUT.load(cfg.table)
+    lut.check(expected_tables(ctx.space), f"the {ctx.space.name} space on {ctx.data_name}")
+    return LocalLatencyCost(ctx.space, lut)
