@@ -61,6 +61,8 @@ def parser() -> argparse.ArgumentParser:
     validate.add_argument("--n", type=int, default=200, help="architectures (200)")
     validate.add_argument("--seed", type=int, default=0)
     validate.add_argument("--out", type=Path, default=None, help="folder for validation.csv/.json/.png (default: beside the table)")
+    validate.add_argument("--min_runs", type=int, default=None, help="end-to-end timed runs per architecture (default: the table's)")
+    validate.add_argument("--max_seconds", type=float, default=None, help="end-to-end seconds per architecture (default: the table's)")
     export = sub.add_parser("export-ops", help="write the operators for time_ops.py on a target without this package")
     _space_args(export)
     export.add_argument("--opset", type=int, default=17)
@@ -128,7 +130,10 @@ def main(argv: list[str] | None = None) -> int:
             from lightning_nas.latency.validate import validate
 
             out = args.out or args.lut.parent / f"{args.lut.stem}_validation"
-            r = validate(args.lut, args.n, args.seed, out)
+            timing = {k: v for k in ("min_runs", "max_seconds") if (v := getattr(args, k)) is not None}
+            if timing.get("min_runs", 1) < 1 or timing.get("max_seconds", 1) <= 0:
+                raise ConfigError(f"--min_runs must be >= 1 and --max_seconds > 0, got {args.min_runs}, {args.max_seconds}")
+            r = validate(args.lut, args.n, args.seed, out, timing)
             print(f"wrote {out}/validation.csv, validation.json, validation.png; {100 * r['within_10pct']:.0f} % within +-10 %, "
                   f"pricing {r['median_price_us']:.0f} us per architecture")  # fmt: skip
             print(f"spearman={r['spearman']:.4f} kendall_tau={r['kendall_tau']:.4f} mape_pct={r['mape_pct']:.2f}")

@@ -100,7 +100,7 @@ def time_callable(
     start = time.perf_counter()
     fn()
     once = max(time.perf_counter() - start, 1e-7)
-    per_block = max(1, min(int(0.01 / once), max(1, min_runs // 4)))  # blocks of ~10 ms, at least 4 to reach min_runs
+    per_block = max(1, int(0.01 / once))  # blocks of about 10 ms
     blocks: list[float] = []
     began = time.perf_counter()
     while True:
@@ -284,11 +284,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.threads < 1 or (args.batch is not None and args.batch < 1) or args.min_runs < 1:
             raise TableError(f"--threads, --batch and --min_runs must be >= 1, got {args.threads}, {args.batch}, {args.min_runs}")
         manifest = read_manifest(args.ops_dir)
+        timing = {"min_runs": args.min_runs, "threshold": args.threshold, "max_seconds": args.max_seconds}
         tables = manifest["tables"]
         for table in tables:
             batch = args.batch or table["meta"]["batch"]
             meta = {**table["meta"], "batch": batch, "threads": args.threads, "backend": args.backend,
-                    "device": args.device, "machine": machine(args.device, args.backend)}  # fmt: skip
+                    "device": args.device, "machine": machine(args.device, args.backend), "timing": timing}  # fmt: skip
             ops = [(op["key"], operator_timer(args.ops_dir, op, args)) for op in table["operators"]]
             path = table_path(args.out, table, len(tables) > 1)
             measure_table(path, meta, ops)

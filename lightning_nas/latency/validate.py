@@ -47,14 +47,13 @@ def network(space: Any, genotype: Any) -> tuple[torch.nn.Module, tuple[int, ...]
     return space.subnet(genotype), (3, genotype.r, genotype.r)
 
 
-def time_network(space: Any, genotype: Any, meta: dict[str, Any]) -> float:
-    """Median end-to-end latency (ms) with the table's settings."""
+def time_network(space: Any, genotype: Any, meta: dict[str, Any], timing: dict[str, Any]) -> float:
+    """Median end-to-end latency (ms) with the table's batch, threads, backend and device."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net, shape = network(space, genotype)
         x = torch.randn(meta["batch"], *shape)
     net.eval()
-    timing = meta.get("timing") or {}
     if meta["backend"] == "onnxruntime":
         session = time_ops.onnx_session(onnx_bytes(net, x), meta["threads"], meta["device"])
         return float(time_ops.time_onnx(session, list(x.shape), **timing)["median"])
@@ -84,7 +83,8 @@ def metrics(predicted: np.ndarray, measured: np.ndarray) -> dict[str, float]:
     }
 
 
-def validate(lut_path: Path, n: int, seed: int, out_dir: Path) -> dict[str, Any]:
+def validate(lut_path: Path, n: int, seed: int, out_dir: Path, timing: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`timing` (min_runs, threshold, max_seconds) for the end-to-end runs; default: the table's own."""
     lut = LatencyLUT.load(lut_path)
     space = space_of(lut)
     began = time.perf_counter()
@@ -96,7 +96,8 @@ def validate(lut_path: Path, n: int, seed: int, out_dir: Path) -> dict[str, Any]
         t0 = time.perf_counter()
         predicted = lut.predict(resolution, counts)
         price_us = (time.perf_counter() - t0) * 1e6
-        measured = time_network(space, g, meta)
+        e2e_timing = {**(meta.get("timing") or {}), **(timing or {})}
+        measured = time_network(space, g, meta, e2e_timing)
         rows.append({"arch": space.describe(g), "resolution": resolution, "predicted_ms": predicted, "measured_ms": measured, "price_us": price_us})
         time_ops._progress(i + 1, n, began, f"{measured:.3f} ms measured, {predicted:.3f} ms predicted")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -108,6 +109,7 @@ def validate(lut_path: Path, n: int, seed: int, out_dir: Path) -> dict[str, Any]
         "lut": str(lut_path),
         "tables": {str(r): m for r, m in lut.metas.items()},
         "median_price_us": float(np.median([r["price_us"] for r in rows])),
+        "end_to_end_timing": {**(next(iter(lut.metas.values())).get("timing") or {}), **(timing or {})},
         "seconds": time.perf_counter() - began,
     }
     with open(out_dir / "validation.csv", "w", newline="") as f:
