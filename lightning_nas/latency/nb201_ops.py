@@ -1,6 +1,6 @@
 """NAS-Bench-201's operators for a latency table: the stem, each edge operation in each stage (at the
-stage's channels and resolution), the six additions that join a cell's nodes, the two reduction blocks
-and the head (BN, ReLU, global pooling, classifier). A network is N cells per stage: the prediction
+stage's channels and resolution), the cell's own work (its node sums and dispatch, `cell_frame`), the two
+reduction blocks and the head (BN, ReLU, global pooling, classifier). A network is N cells per stage: the prediction
 counts each edge's operation N times per stage."""
 
 from __future__ import annotations
@@ -11,19 +11,15 @@ import torch
 from torch import nn
 
 from lightning_nas.latency.operators import Operator, TableSpec, shape_str
-from lightning_nas.spaces.nb201.network import EDGES, OPS, ResNetReduction, make_op
+from lightning_nas.spaces.nb201.network import EDGES, OPS, Cell, ResNetReduction, make_op
 
-ADDS_PER_CELL = 6  # node i sums its i inputs starting from 0 (Python's sum): 1 + 2 + 3 additions
+SKIP = OPS.index("skip_connect")
 
 
-class CellSum(nn.Module):
-    """The additions of one cell: six element-wise sums at the cell's shape."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = x
-        for _ in range(ADDS_PER_CELL):
-            y = y + x
-        return y
+def cell_frame(channels: int) -> nn.Module:
+    """A cell's own work besides its edge operations: its forward (node sums, dispatch) with identity
+    edges. Each edge's operation is counted by its own entry (an identity call, ~1 us, is counted twice)."""
+    return Cell((SKIP,) * len(EDGES), channels)
 
 
 class Head(nn.Module):
@@ -74,7 +70,7 @@ def nb201_table(C: int = 16, N: int = 5, resolution: int = 32, num_classes: int 
             ops.append(Operator(_reduction_key(c_in, h_in, c, h), lambda c_in=c_in, c=c: ResNetReduction(c_in, c), (c_in, h_in, h_in)))
         for op in OPS:
             ops.append(Operator(_op_key(op, c, h), lambda op=op, c=c: make_op(op, c), (c, h, h)))
-        ops.append(Operator(_op_key("cell_sum", c, h), CellSum, (c, h, h)))
+        ops.append(Operator(_op_key("cell", c, h), lambda c=c: cell_frame(c), (c, h, h)))
     c, h = st[-1]
     ops.append(Operator(_head_key(c, h, num_classes), lambda: Head(c, num_classes), (c, h, h)))
     shape = {"C": C, "N": N, "num_classes": num_classes, "in_channels": in_channels}
@@ -90,7 +86,7 @@ def nb201_counts(genotype: tuple[int, ...], C: int, N: int, resolution: int, num
             keys[_reduction_key(*st[s - 1], c, h)] += 1
         for o in genotype:
             keys[_op_key(OPS[o], c, h)] += N
-        keys[_op_key("cell_sum", c, h)] += N
+        keys[_op_key("cell", c, h)] += N
     keys[_head_key(*st[-1], num_classes)] += 1
     assert len(genotype) == len(EDGES)
     return keys
