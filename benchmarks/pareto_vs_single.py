@@ -330,9 +330,10 @@ def plot(
     b.set(
         xlabel=f"{metric} (ms)",
         ylabel="NB201 CIFAR-10 test accuracy (%)",
-        title="fronts (RMI vs latency)",
+        title="NSGA-II RMI-latency fronts, at NB201 accuracy (< 80 % not shown)",
         ylim=(80, 95),
     )
+    b.title.set_fontsize(9)
     b.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
