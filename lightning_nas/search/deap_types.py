@@ -59,6 +59,9 @@ class ParetoFitness(base.Fitness):
     def __eq__(self, other: object) -> bool:
         return super().__eq__(other) and self.violation == getattr(other, "violation", 0.0)
 
+    def __ne__(self, other: object) -> bool:  # DEAP's compares the values only
+        return not self.__eq__(other)
+
     def __deepcopy__(self, memo: dict[int, Any]) -> ParetoFitness:  # DEAP's copies only wvalues
         copy = super().__deepcopy__(memo)
         copy.violation = self.violation

@@ -145,7 +145,7 @@ def test_unknown_or_absent_devices_are_refused_before_the_run_dir(tmp_path: Path
 @pytest.mark.parametrize(
     ("argv", "needles"),
     [
-        (["--cost.extra", "[{metric: params, budget: null}]"], ["cost.extra[0].budget", "None"]),
+        (["--cost.extra", "[{metric: params, budget: null}]"], ["cost.extra[0].budget is null", "only search.algorithm nsga2"]),
         (["--cost.extra", "[{metric: params, budget: .inf}]"], ["cost.extra[0].budget", "inf"]),
         (["--cost.extra", "[{metric: params, budget: .nan}]"], ["cost.extra[0].budget", "nan"]),
         (["--cost.extra", "[{metric: flops, budget: 50}, {metric: params, budget: -2}]"], ["cost.extra[1].budget", "-2"]),
@@ -160,12 +160,14 @@ def test_bad_budgets_name_their_key(tmp_path: Path, argv: list[str], needles: li
 
 @pytest.mark.parametrize("budget", [math.inf, -math.inf, math.nan, 0.0, None])
 def test_a_non_finite_main_budget_is_refused_by_build_problem(tiny_cfg, budget: float | None) -> None:
-    """cost.budget from a config the parser let through (its own message for `nan` belongs to the config)."""
+    """cost.budget from a config the parser let through (its own message for `nan` belongs to the config);
+    no budget (None) is the GA's error, since only NSGA-II searches without one."""
     from lightning_nas.pipeline import build_problem
 
     cfg = tiny_cfg()
     cfg.cost.budget = budget
-    with pytest.raises(ConfigError, match=r"^cost\.budget must be > 0 and finite, got") as err:
+    expected = r"^cost\.budget is null, which only search\.algorithm nsga2 allows" if budget is None else r"^cost\.budget must be > 0 and finite, got"
+    with pytest.raises(ConfigError, match=expected) as err:
         build_problem(cfg)
     assert "\n" not in str(err.value)
 
