@@ -51,6 +51,18 @@ def layer_keys(g: OFAGenotype, width_mult: float, num_classes: int) -> list[str]
     ]
 
 
+def table_files(path: str | Path, what: str, hint: str) -> list[Path]:
+    """A table file, or the *.yaml / *.yml tables of a folder (one per resolution); a one-line ConfigError
+    naming `what` and `hint` when there is none."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise ConfigError(f"{what} not found: {path} ({hint})")
+    files = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
+    if not files:
+        raise ConfigError(f"no *.yaml latency tables in {path}")
+    return files
+
+
 def table_resolution(lut: dict[str, Any], path: Path) -> int:
     """The input resolution a table was measured at, read off its stem-conv entry."""
     for key in lut:
@@ -69,12 +81,7 @@ class OFALatencyTable:
     @classmethod
     def load(cls, path: str | Path) -> OFALatencyTable:
         """One YAML table, or a folder of them (one per resolution, e.g. 160_lookup_table.yaml)."""
-        path = Path(path).expanduser()
-        if not path.exists():
-            raise ConfigError(f"OFA latency table not found: {path} (give a <resolution>_lookup_table.yaml or a folder of them)")
-        files = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
-        if not files:
-            raise ConfigError(f"no *.yaml latency tables in {path}")
+        files = table_files(path, "OFA latency table", "give a <resolution>_lookup_table.yaml or a folder of them")
         tables: dict[int, dict[str, Any]] = {}
         sources: dict[int, Path] = {}
         for f in files:

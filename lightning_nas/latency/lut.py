@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from lightning_nas.costs.ofa_latency_table import table_files
 from lightning_nas.errors import ConfigError
 from lightning_nas.latency.operators import TableSpec
 from lightning_nas.latency.time_ops import FORMAT, META, TableError, read_table
@@ -22,12 +23,7 @@ class LatencyLUT:
 
     @classmethod
     def load(cls, path: str | Path) -> LatencyLUT:
-        path = Path(path).expanduser()
-        if not path.exists():
-            raise ConfigError(f"latency table not found: {path} (make one with python -m lightning_nas.latency build)")
-        files = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
-        if not files:
-            raise ConfigError(f"no *.yaml latency tables in {path}")
+        files = table_files(path, "latency table", "make one with python -m lightning_nas.latency build")
         tables: dict[int, dict[str, Any]] = {}
         metas: dict[int, dict[str, Any]] = {}
         sources: dict[int, Path] = {}
