@@ -223,6 +223,18 @@ def per_budget(picks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def per_seed(picks: list[dict[str, Any]], fronts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for seed in dict.fromkeys(r["seed"] for r in picks):
+        rows = [r for r in picks if r["seed"] == seed]
+        out.append({"seed": seed, "front_size": sum(f["seed"] == seed for f in fronts),
+                    "front_missing": sum(bool(r["front_missing"]) for r in rows),
+                    "mean_gap_pp": _mean([r["gap_pp"] for r in rows]), "mean_abs_gap_pp": _mean([abs(r["gap_pp"]) for r in rows]),
+                    "front_regret_pp": _mean([r["front_regret_pp"] for r in rows]),
+                    "single_regret_pp": _mean([r["single_regret_pp"] for r in rows])})  # fmt: skip
+    return out
+
+
 def headline(
     runs: list[dict[str, Any]], picks: list[dict[str, Any]], distinct: dict[int, dict[str, int]]
 ) -> dict[str, Any]:
@@ -410,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - start
     h["wall_s"] = wall
     h["distinct_per_seed"] = {str(k): v for k, v in distinct.items()}
+    h["per_seed"] = per_seed(picks, fronts)
 
     out = out_dir(NAME, args.profile, args.out)
     write_csv(out / "runs.csv", runs)
@@ -444,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{h['picks'] - h['single_best_feasible']} (answer feasible in {h['single_feasible']} of {h['picks']}). "
         f"Mean regret: front {h['front_regret_pp']:.3f} pp, single {h['single_regret_pp']:.3f} pp, max-FLOPs picker "
         f"{h['max_flops_regret_pp']:.3f} pp.\n\n"
+        f"## Per seed (gap and regret pp)\n\n{md_table(h['per_seed'])}\n"
         f"## Per budget (mean over seeds; accuracy %, gap and regret pp)\n\n{md_table(summary)}\n"
         f"## Every seed and budget\n\n{md_table(picks)}\n## NSGA-II fronts\n\n{md_table(fronts)}\n"
         f"## Runs\n\n{md_table(runs)}\n![]({NAME}.png)\n"

@@ -149,6 +149,9 @@ def test_tiny_profile_end_to_end(tmp_path: Path) -> None:
     assert (out / "command.txt").read_text().split()[2:] == argv and (out / "versions.json").exists()
     assert json.loads((out / "config.json").read_text())["population"] == 4
     (d,) = h["distinct_per_seed"].values()
+    (seed,) = h["per_seed"]
+    assert seed["front_size"] == len(front)
+    assert seed["mean_gap_pp"] == pytest.approx(h["mean_gap_pp"], nan_ok=True)
     assert (
         d["nsga2"] == int(runs[0]["unique_evaluations"])
         and d["ga_beyond_nsga2"] <= d["ga_union"] <= 3 * 4 * 2
