@@ -19,10 +19,6 @@ from lightning_nas.latency import time_ops
 from lightning_nas.latency.operators import Operator, TableSpec
 
 
-def table_path(out: Path, spec: TableSpec, several: bool) -> Path:
-    return time_ops.table_path(out, {"meta": {"resolution": spec.resolution}}, several)
-
-
 def onnx_bytes(module: torch.nn.Module, x: torch.Tensor, opset: int = 17) -> bytes:
     buffer = io.BytesIO()
     torch.onnx.export(module, (x,), buffer, opset_version=opset, dynamo=False, input_names=["input"],
@@ -70,7 +66,7 @@ def build_tables(
     torch.set_num_threads(threads)
     paths = []
     for spec in specs:
-        path = table_path(out, spec, len(specs) > 1)
+        path = time_ops.table_path(out, spec.meta(batch), len(specs) > 1)
         meta = {**spec.meta(batch), "threads": threads, "backend": backend, "device": device,
                 "machine": time_ops.machine(device, backend), "timing": timing}  # fmt: skip
         ops = [(op.key, operator_timer(op, batch, threads, backend, device, timing)) for op in spec.operators]

@@ -17,6 +17,7 @@ its last line is `spearman=<x> kendall_tau=<y> mape_pct=<z>`."""
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,9 @@ def check_device(args: argparse.Namespace) -> None:
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
+    # Lightning sets this when imported (a parent process may have): it makes every CUDA availability check,
+    # which torch.utils.benchmark runs around each timed block, cost tens of microseconds on a CPU machine.
+    os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)
     args = parser().parse_args(argv)
     from lightning_nas.latency import time_ops
 

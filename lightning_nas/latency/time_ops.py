@@ -182,7 +182,8 @@ def read_table(path: Path) -> dict[str, Any]:
 
 
 def write_table(path: Path, meta: dict[str, Any], entries: dict[str, Any]) -> None:
-    """Atomically: `_meta` first, then the entries in the order measured."""
+    """Atomically: `_meta` first, then the entries in the order measured (folders made as needed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps({META: meta, **entries}, indent=1) + "\n")
     tmp.replace(path)
@@ -190,7 +191,9 @@ def write_table(path: Path, meta: dict[str, Any], entries: dict[str, Any]) -> No
 
 def resume_entries(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
     """The entries an unfinished table at `path` already has, when it was measured with the same
-    settings; a TableError naming the differing setting otherwise."""
+    settings (`meta` takes over its build seconds so far); a TableError naming the differing setting
+    otherwise."""
+    meta.setdefault("build_seconds", 0.0)
     if not path.exists():
         return {}
     old = read_table(path)
@@ -201,6 +204,8 @@ def resume_entries(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
                 f"{path} exists and was measured with {key} {old_meta.get(key)!r}, not {meta.get(key)!r}; "
                 "give another --out or delete it"
             )
+    if isinstance(old_meta.get("build_seconds"), int | float):
+        meta["build_seconds"] = float(old_meta["build_seconds"])
     return {k: v for k, v in old.items() if k != META}
 
 
@@ -244,6 +249,24 @@ def read_manifest(ops_dir: Path) -> dict[str, Any]:
     return manifest
 
 
+def check_target(ops_dir: Path, manifest: dict[str, Any], backend: str, device: str) -> None:
+    """The backend installed, the device visible and every operator file present, before any timing."""
+    try:
+        if backend == "onnxruntime":
+            import onnxruntime  # noqa: F401
+        else:
+            import torch
+    except ImportError:
+        raise TableError(f"--backend {backend}: {backend} is not installed here") from None
+    if backend == "torch" and device.startswith("cuda") and not torch.cuda.is_available():
+        raise TableError(f"--device {device}: no CUDA device is visible here; use --device cpu")
+    field = "onnx" if backend == "onnxruntime" else "torchscript"
+    for table in manifest["tables"]:
+        for op in table["operators"]:
+            if not (ops_dir / op[field]).is_file():
+                raise TableError(f"{ops_dir / op[field]} (operator {op['key']}) is missing; copy the whole export folder")
+
+
 def operator_timer(ops_dir: Path, op: dict[str, Any], args: argparse.Namespace) -> Callable[[], dict[str, Any]]:
     shape = [args.batch or op["input"][0], *op["input"][1:]]
     timing = {"min_runs": args.min_runs, "threshold": args.threshold, "max_seconds": args.max_seconds}
@@ -260,12 +283,15 @@ def operator_timer(ops_dir: Path, op: dict[str, Any], args: argparse.Namespace) 
     return run
 
 
-def table_path(out: Path, table: dict[str, Any], several: bool) -> Path:
-    """`out` for a space with one table; `out/<resolution>_lookup_table.yaml` (OFA's name) with several."""
-    if not several:
+FOLDER_SPACES = ("ofa_mbv3",)  # spaces whose tables follow OFA's layout: a folder of <resolution>_lookup_table.yaml
+
+
+def table_path(out: Path, meta: dict[str, Any], several: bool) -> Path:
+    """`out` for a space with one table; `out/<resolution>_lookup_table.yaml` (OFA's layout) for OFA's
+    space and wherever there are several resolutions."""
+    if not several and meta.get("space") not in FOLDER_SPACES:
         return out
-    out.mkdir(parents=True, exist_ok=True)
-    return out / f"{table['meta']['resolution']}_lookup_table.yaml"
+    return out / f"{meta['resolution']}_lookup_table.yaml"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.threads < 1 or (args.batch is not None and args.batch < 1) or args.min_runs < 1:
             raise TableError(f"--threads, --batch and --min_runs must be >= 1, got {args.threads}, {args.batch}, {args.min_runs}")
         manifest = read_manifest(args.ops_dir)
+        check_target(args.ops_dir, manifest, args.backend, args.device)
         timing = {"min_runs": args.min_runs, "threshold": args.threshold, "max_seconds": args.max_seconds}
         tables = manifest["tables"]
         for table in tables:
@@ -291,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
             meta = {**table["meta"], "batch": batch, "threads": args.threads, "backend": args.backend,
                     "device": args.device, "machine": machine(args.device, args.backend), "timing": timing}  # fmt: skip
             ops = [(op["key"], operator_timer(args.ops_dir, op, args)) for op in table["operators"]]
-            path = table_path(args.out, table, len(tables) > 1)
+            path = table_path(args.out, table["meta"], len(tables) > 1)
             measure_table(path, meta, ops)
             print(f"wrote {path} ({len(ops)} operators, {meta['build_seconds']:.1f}s)")
     except TableError as err:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from lightning_nas.costs.local_latency import genotype_counts
+from lightning_nas.costs.local_latency import expected_tables, genotype_counts
 from lightning_nas.errors import ConfigError
 from lightning_nas.latency import time_ops
 from lightning_nas.latency.build import onnx_bytes
@@ -38,6 +38,17 @@ def space_of(lut: LatencyLUT) -> Any:
         res = tuple(sorted(lut.tables))
         return OFAMobileNetV3Space(num_classes=shape["num_classes"], resolution=max(res), resolutions=res, width_mult=shape["width_mult"])
     raise ConfigError(f"latency table for an unknown space {lut.space!r}; valid: nb201, ofa_mbv3")
+
+
+def check_runnable(meta: dict[str, Any]) -> None:
+    """The table's device and backend exist here (validation times on the machine the table is for)."""
+    if str(meta.get("device", "cpu")).startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"the table was measured on {meta['device']}, but no CUDA device is visible here; validate it on its machine")
+    if meta.get("backend") == "onnxruntime":
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            raise ConfigError("the table was measured with onnxruntime, which is not installed here (pip install -e '.[export]')") from None
 
 
 def network(space: Any, genotype: Any) -> tuple[torch.nn.Module, tuple[int, ...]]:
@@ -87,6 +98,8 @@ def validate(lut_path: Path, n: int, seed: int, out_dir: Path, timing: dict[str,
     """`timing` (min_runs, threshold, max_seconds) for the end-to-end runs; default: the table's own."""
     lut = LatencyLUT.load(lut_path)
     space = space_of(lut)
+    lut.check(expected_tables(space), f"the table's own {lut.space} space")
+    check_runnable(next(iter(lut.metas.values())))
     began = time.perf_counter()
     torch.set_num_threads(next(iter(lut.metas.values()))["threads"])
     rows = []
