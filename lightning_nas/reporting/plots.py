@@ -30,7 +30,8 @@ DPI = 110
 
 def _save(fig: Figure, path: Path) -> Path:
     FigureCanvasAgg(fig)
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:  # a constrained-layout figure (with a colour bar) lays itself out
+        fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     return path
 
@@ -133,7 +134,7 @@ def plot_pareto_front(run: FinishedRun, path: Path) -> Path:
     metrics = cost_metrics(run)
     front = run.results.get("pareto_front", [])
     accuracy = nb201_accuracy(run)
-    fig = Figure(figsize=(5.5 * len(metrics) + (1.2 if accuracy else 0), 4.5))
+    fig = Figure(figsize=(5.5 * len(metrics) + (1.2 if accuracy else 0), 4.5), layout="constrained")
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     points = list(evaluated_points(run).values())
     for ax, (metric, unit) in zip(axes, metrics, strict=True):
