@@ -727,3 +727,30 @@ def test_the_package_entry_point_runs(tmp_path):
     done = subprocess.run([sys.executable, "-m", "lightning_nas.latency", "build", "--space", "nope", "--out", str(tmp_path / "x")],
                           cwd=REPO, capture_output=True, text=True, timeout=120)  # fmt: skip
     one_error_line(done.returncode, done.stderr, "--space")
+
+
+def test_calibrate_stores_the_median_ratio_and_predictions_use_it(nb201_lut, tmp_path):
+    """calibrate: scale = median of end-to-end / operator sum over its own sample (checked against the
+    ratios it reports), written into the table; predict = scale x operator sum, the ranking unchanged."""
+    import shutil
+
+    table = tmp_path / "calibrated.yaml"
+    shutil.copyfile(nb201_lut, table)
+    rc, out, err = latency_cli("calibrate", "--lut", str(table), "--n", "3", "--seed", "1")
+    assert rc == 0, err
+    calibration = LatencyLUT.load(table).metas[16]["calibration"]
+    assert calibration["n"] == 3 and calibration["seed"] == 1
+    assert calibration["ratio_min"] <= calibration["scale"] <= calibration["ratio_max"]
+    assert f"{calibration['scale']:.4f} (median of 3" in out
+    lut, raw, space = LatencyLUT.load(table), LatencyLUT.load(nb201_lut), nb201_space()
+    genotypes = [space.sample(random.Random(i)) for i in range(20)]
+    for g in genotypes:
+        counts = genotype_counts(space, g)
+        assert lut.predict(*counts) == pytest.approx(calibration["scale"] * raw.predict(*counts), rel=1e-12)
+        assert lut.operator_sum(*counts) == pytest.approx(raw.predict(*counts), rel=1e-12)
+    data = json.loads(table.read_text())
+    data["_meta"]["calibration"] = {"scale": -1}
+    table.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match="_meta.calibration must hold a positive finite 'scale'"):
+        LatencyLUT.load(table)
+    assert latency_cli("calibrate", "--lut", str(nb201_lut), "--n", "1")[0] == 2

@@ -2,6 +2,7 @@
 
     python -m lightning_nas.latency build --space nb201 --device cpu --batch 64 --threads 1 --out nb201_cpu_b64.yaml
     python -m lightning_nas.latency build --space ofa_mbv3 --resolution 224 --resolution 160 --out ofa_cpu/
+    python -m lightning_nas.latency calibrate --lut nb201_cpu_b64.yaml --n 20 --seed 1
     python -m lightning_nas.latency validate --lut nb201_cpu_b64.yaml --n 200 --out validation/
     python -m lightning_nas.latency export-ops --space nb201 --batch 1 --out nb201_ops/   # for time_ops.py on a target
     python -m lightning_nas.search --cost.metric local_latency --cost.table nb201_cpu_b64.yaml --cost.budget 20
@@ -11,8 +12,10 @@ edge operation per stage, the cell additions, the reduction blocks and the head,
 --C/--N; OFA MobileNetV3: every block configuration per resolution, written in OFA's LatencyTable layout,
 one `<resolution>_lookup_table.yaml` per resolution in the --out folder) with the settings fixed and
 recorded in the table, a progress bar with ETA, resumable: run the same command again after an interrupt.
-`validate` times `--n` seeded random architectures end to end with the table's settings and compares;
-its last line is `spearman=<x> kendall_tau=<y> mape_pct=<z>`."""
+`calibrate` fits each table's factor from the sum of isolated operators to end-to-end latency on `--n`
+architectures of another seed (stored in the table; predictions use it). `validate` times `--n` seeded
+random architectures end to end with the table's settings and compares; its last line is
+`spearman=<x> kendall_tau=<y> mape_pct=<z>`."""
 
 from __future__ import annotations
 
@@ -64,6 +67,11 @@ def parser() -> argparse.ArgumentParser:
     validate.add_argument("--out", type=Path, default=None, help="folder for validation.csv/.json/.png (default: beside the table)")
     validate.add_argument("--min_runs", type=int, default=None, help="end-to-end timed runs per architecture (default: the table's)")
     validate.add_argument("--max_seconds", type=float, default=None, help="end-to-end seconds per architecture (default: the table's)")
+    calibrate = sub.add_parser("calibrate", help="fit each table's factor from operator sum to end-to-end latency")
+    calibrate.add_argument("--lut", required=True, type=Path, help="a table (or OFA folder of tables) made by build")
+    calibrate.add_argument("--n", type=int, default=20, help="architectures per resolution (20)")
+    calibrate.add_argument("--seed", type=int, default=1, help="use one the validation does not (validate's default is 0)")
+    calibrate.add_argument("--min_runs", type=int, default=None, help="end-to-end timed runs per architecture (default: the table's)")
     export = sub.add_parser("export-ops", help="write the operators for time_ops.py on a target without this package")
     _space_args(export)
     export.add_argument("--opset", type=int, default=17)
@@ -128,6 +136,15 @@ def main(argv: list[str] | None = None) -> int:
 
             out = export_operators(specs(args), args.out, args.batch, args.opset)
             print(f"wrote {out}; on the target: python {out / 'time_ops.py'} {out} --out LUT.yaml")
+        elif args.command == "calibrate":
+            if args.n < 2 or (args.min_runs is not None and args.min_runs < 1):
+                raise ConfigError(f"--n must be >= 2 and --min_runs >= 1, got {args.n} and {args.min_runs}")
+            from lightning_nas.latency.calibrate import calibrate
+
+            timing = {"min_runs": args.min_runs} if args.min_runs else None
+            for resolution, c in calibrate(args.lut, args.n, args.seed, timing).items():
+                print(f"resolution {resolution}: end-to-end / operator sum = {c['scale']:.4f} (median of {c['n']}, "
+                      f"range {c['ratio_min']:.3f}-{c['ratio_max']:.3f}); written to the table")  # fmt: skip
         else:
             if args.n < 2:
                 raise ConfigError(f"--n must be >= 2, got {args.n}")

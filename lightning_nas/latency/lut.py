@@ -42,6 +42,9 @@ class LatencyLUT:
             if r in tables:
                 raise ConfigError(f"two latency tables for resolution {r}: {sources[r]} and {f}")
             entries = {k: v for k, v in data.items() if k != META}
+            calibration = meta.get("calibration")
+            if calibration is not None and not (isinstance(calibration, dict) and _positive(calibration.get("scale"))):
+                raise ConfigError(f"{f}: _meta.calibration must hold a positive finite 'scale', got {calibration!r}")
             for key, value in entries.items():
                 if not isinstance(value, dict) or not _positive(value.get("median", value.get("mean"))):
                     raise ConfigError(f"{f}: entry {key!r} has no positive finite 'median' or 'mean' (ms), got {value!r}")
@@ -74,7 +77,7 @@ class LatencyLUT:
                     "was its build interrupted? run the same build command again to finish it"
                 )
 
-    def predict(self, resolution: int, counts: Counter[str]) -> float:
+    def operator_sum(self, resolution: int, counts: Counter[str]) -> float:
         """Sum of count x entry (ms, `entry_ms`); a ConfigError naming the first operator the table lacks."""
         table = self.tables.get(resolution)
         if table is None:
@@ -85,6 +88,15 @@ class LatencyLUT:
                 raise ConfigError(f"latency table {self.sources[resolution]} has no entry for operator {key!r}")
             total += n * entry_ms(table[key])
         return total
+
+    def scale(self, resolution: int) -> float:
+        """The table's calibration factor (`python -m lightning_nas.latency calibrate`), 1 without one."""
+        calibration = self.metas[resolution].get("calibration") if resolution in self.metas else None
+        return float(calibration["scale"]) if isinstance(calibration, dict) else 1.0
+
+    def predict(self, resolution: int, counts: Counter[str]) -> float:
+        """The predicted latency (ms): the operators' sum times the table's calibration factor."""
+        return self.scale(resolution) * self.operator_sum(resolution, counts)
 
 
 def entry_ms(entry: dict[str, Any]) -> float:

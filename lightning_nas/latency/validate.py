@@ -111,12 +111,16 @@ def validate(lut_path: Path, n: int, seed: int, out_dir: Path, timing: dict[str,
         price_us = (time.perf_counter() - t0) * 1e6
         e2e_timing = {**(meta.get("timing") or {}), **(timing or {})}
         measured = time_network(space, g, meta, e2e_timing)
-        rows.append({"arch": space.describe(g), "resolution": resolution, "predicted_ms": predicted, "measured_ms": measured, "price_us": price_us})
+        rows.append({"arch": space.describe(g), "resolution": resolution, "predicted_ms": predicted, "measured_ms": measured,
+                     "operator_sum_ms": lut.operator_sum(resolution, counts), "price_us": price_us})  # fmt: skip
         time_ops._progress(i + 1, n, began, f"{measured:.3f} ms measured, {predicted:.3f} ms predicted")
     out_dir.mkdir(parents=True, exist_ok=True)
     pred, meas = (np.array([r[k] for r in rows]) for k in ("predicted_ms", "measured_ms"))
+    raw = np.array([r["operator_sum_ms"] for r in rows])
     result = {
         **metrics(pred, meas),
+        "uncalibrated": metrics(raw, meas),
+        "calibration": {str(r): m.get("calibration") for r, m in lut.metas.items()},
         "n": n,
         "seed": seed,
         "lut": str(lut_path),
