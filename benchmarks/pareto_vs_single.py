@@ -100,9 +100,27 @@ def run_nsga2(
         "--runs_root", str(_RUNS),
         "--tb_logs", str(_RUNS / "tb"),
         "--name", f"{metric}-{seed}-nsga2",
+        "--finetune.nb201_table", str(ACC_TABLE),  # colours the front plot by NB201 accuracy
+        "--finetune.nb201_dataset", "cifar10",
     ]  # fmt: skip
     cfg, _ = parse_config(base_overrides(seed, cache_path, [*extra, *overrides]))
     return search_mod.Search(cfg, callbacks=[]).run()
+
+
+def keep_front(results: dict[str, Any], where: Path) -> None:
+    """The NSGA-II run's front as the product writes it (pareto.csv, the report's pareto_front.png) and
+    its hypervolume per generation (the logbook), under `where`."""
+    import shutil
+
+    from lightning_nas.reporting.report import write_report
+
+    run_dir = Path(results["run_dir"])
+    write_report(run_dir)
+    where.mkdir(parents=True, exist_ok=True)
+    for name in ("pareto.csv", "pareto_front.png"):
+        shutil.copyfile(run_dir / name, where / name)
+    write_csv(where / "hypervolume.csv", [{k: r[k] for k in ("gen", "nevals", "front_size", "hypervolume")} for r in results["logbook"]])
+    (where / "hv_reference.json").write_text(json.dumps({"hv_reference": results["hv_reference"]}) + "\n")
 
 
 def run_single(
@@ -377,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, key):
             prof[key] = tuple(getattr(args, key)) if key == "seeds" else getattr(args, key)
     metric = args.device
+    out = out_dir(NAME, args.profile, args.out)
     start = time.perf_counter()
     table, hw = NB201AccuracyTable.load(ACC_TABLE), HWNASBenchTable.load(HW_TABLE)
     flops = table.column("cifar10", "flops_M")
@@ -397,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"error: the nsga2 run's results.json has no pareto_front (algorithm {nsga.get('algorithm')!r})"
             )
         front = nsga["pareto_front"]
+        keep_front(nsga, out / f"nsga2_seed{seed}")
         fronts += front_rows(oracle, seed, front)
         print(f"  seed {seed} nsga2: front of {len(front)}, {runs[-1]['evaluations']} evaluations, trained {runs[-1]['trained']}, "
               f"{runs[-1]['wall_s']:.0f} s", file=sys.stderr)  # fmt: skip
@@ -424,7 +444,6 @@ def main(argv: list[str] | None = None) -> int:
     h["distinct_per_seed"] = {str(k): v for k, v in distinct.items()}
     h["per_seed"] = per_seed(picks, fronts)
 
-    out = out_dir(NAME, args.profile, args.out)
     write_csv(out / "runs.csv", runs)
     write_csv(out / "picks.csv", picks)
     write_csv(out / "summary.csv", summary)

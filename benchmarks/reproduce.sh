@@ -51,6 +51,7 @@ case "$profile" in
         run benchmarks/search_quality.py --profile small --population 10 --generations 6 --no_flops --threads 1 --out benchmarks/results/search_quality_pop10_gen6
         run benchmarks/op_distribution.py --profile small --threads 1
         run benchmarks/pareto_vs_single.py --profile small --threads 1
+        run benchmarks/latency_lut.py --profile full --threads 1
         run benchmarks/penalty_vs_rejection.py
         run benchmarks/ofa_cifar10_search.py
         run benchmarks/finetune_cifar10.py --profile small
