@@ -29,8 +29,8 @@ def test_cost_metrics_are_listed_in_provider_order():
     from lightning_nas.costs import cost_metrics
 
     names = cost_metrics()
-    assert names[:2] == ("flops", "params") and names[-2:] == ("measured_latency", "ofa_latency")
-    assert "edgegpu_energy" in names and len(names) == len(set(names)) == 14
+    assert names[:2] == ("flops", "params") and names[-3:] == ("measured_latency", "ofa_latency", "local_latency")
+    assert "edgegpu_energy" in names and len(names) == len(set(names)) == 15
 
 
 def test_measured_latency_takes_warmup_and_repeats_from_the_config():

@@ -1,9 +1,10 @@
-"""DEAP's global `creator` classes, created once, here only.
+"""The DEAP individual and fitness types, here only: the GA's from DEAP's global `creator`, created once;
+NSGA-II's (`pareto_individual`) as this module's classes, one per objective count.
 
 An individual carries its genotype as an attribute (spaces define genotypes as plain hashable data,
-not lists) and a fitness: one maximised value for the GA, or for NSGA-II (`pareto_individual`) the RMI
-(maximised) and each cost (minimised) with the candidate's budget violation, compared by constrained
-domination (`ParetoFitness.dominates`)."""
+not lists) and a fitness: one maximised value for the GA, or for NSGA-II the RMI (maximised) and each
+cost (minimised) with the candidate's budget violation, compared by constrained domination
+(`ParetoFitness.dominates`)."""
 
 from __future__ import annotations
 
@@ -68,20 +69,33 @@ class ParetoFitness(base.Fitness):
         return copy
 
 
-def _pareto_classes(n_costs: int) -> tuple[type, type]:
-    fit_name, ind_name = f"LightningNasPareto{n_costs}", f"LightningNasParetoIndividual{n_costs}"
-    if not hasattr(creator, fit_name):
-        creator.create(fit_name, ParetoFitness, weights=(1.0,) + (-1.0,) * n_costs)
-    if not hasattr(creator, ind_name):
-        creator.create(ind_name, object, fitness=getattr(creator, fit_name), genotype=None)
-    return getattr(creator, fit_name), getattr(creator, ind_name)
+class ParetoIndividual:
+    """An NSGA-II individual: a genotype and its `ParetoFitness` (subclassed per objective count)."""
+
+    fitness_class: type[ParetoFitness] = ParetoFitness
+
+    def __init__(self) -> None:
+        self.genotype: Genotype | None = None
+        self.fitness = self.fitness_class()
+
+
+_PARETO_CLASSES: dict[int, type[ParetoIndividual]] = {}
+
+
+def _pareto_class(n_costs: int) -> type[ParetoIndividual]:
+    """The individual class for RMI + `n_costs` costs. Made here rather than in DEAP's global `creator`,
+    so its fitness is always this module's ParetoFitness (also after the module is imported again)."""
+    if n_costs not in _PARETO_CLASSES:
+        fitness = type(f"ParetoFitness{n_costs}", (ParetoFitness,), {"weights": (1.0,) + (-1.0,) * n_costs})
+        _PARETO_CLASSES[n_costs] = type(f"ParetoIndividual{n_costs}", (ParetoIndividual,), {"fitness_class": fitness})
+    return _PARETO_CLASSES[n_costs]
 
 
 def pareto_individual(genotype: Genotype, point: Sequence[float]):  # noqa: ANN201
     """An NSGA-II individual; `point` is (RMI, cost_1, ..., cost_k, violation) as `pareto.objective_point`
     makes it (finite objective values; a missing value shows as violation inf)."""
     *values, violation = (float(v) for v in point)
-    ind = _pareto_classes(len(values) - 1)[1]()
+    ind = _pareto_class(len(values) - 1)()
     ind.genotype = genotype
     ind.fitness.values = tuple(values)
     ind.fitness.violation = math.inf if math.isnan(violation) else violation
