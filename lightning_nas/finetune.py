@@ -54,20 +54,15 @@ def _peek(argv: list[str]) -> argparse.Namespace:
     return known
 
 
-def resolve(argv: list[str] | None) -> tuple[RunConfig, Path, str | None]:
-    """(config, run directory, arch) from the command line; the run's config.yaml is the base config.
-    With `--budget`, arch is the genotype JSON of the front member `lightning_nas.pick` chooses."""
+def resolve(argv: list[str] | None) -> tuple[RunConfig, Path, str | None, str]:
+    """(config, run directory, arch, where the arch comes from) from the command line; the run's
+    config.yaml is the base config. With `--budget`, arch is the genotype JSON of the front member
+    `lightning_nas.pick` chooses."""
     argv = list(sys.argv[1:] if argv is None else argv)
     peek = _peek(argv)
     prog = "python -m lightning_nas.finetune"
-    if peek.budget is not None:
-        if peek.run_dir is None or peek.arch is not None:
-            raise ConfigError("--budget picks from the front of --run_dir RUN_DIR (an nsga2 search); give --run_dir, not --arch")
-        from lightning_nas.pick import pick_from_run
-
-        member = pick_from_run(peek.run_dir, peek.budget)
-        cfg, run_dir, _ = resolve(_without_budgets(argv))
-        return cfg, run_dir, json.dumps(member["genotype"])
+    if peek.budget is not None and (peek.run_dir is None or peek.arch is not None):
+        raise ConfigError("--budget picks from the front of --run_dir RUN_DIR (an nsga2 search); give --run_dir, not --arch")
     if peek.run_dir is None:
         if peek.arch is None and not any(a in ("-h", "--help") for a in argv):
             raise ConfigError(
@@ -80,6 +75,7 @@ def resolve(argv: list[str] | None) -> tuple[RunConfig, Path, str | None]:
             cfg,
             Path(cfg.finetune.out_dir or new_run_dir(cfg.runs_root, f"{cfg.name}-finetune")),
             ns["arch"],
+            "--arch",
         )
     run_dir = Path(peek.run_dir).expanduser()
     if peek.arch is None:
@@ -93,27 +89,17 @@ def resolve(argv: list[str] | None) -> tuple[RunConfig, Path, str | None]:
         extra=_add_arch,
         default_config=None,
     )
-    return cfg, run_dir, ns["arch"]
+    if ns["budget"]:
+        from lightning_nas.pick import pick_from_run
 
-
-def _without_budgets(argv: list[str]) -> list[str]:
-    out, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a == "--budget":
-            skip = True
-        elif not a.startswith("--budget="):
-            out.append(a)
-    return out
+        member = pick_from_run(run_dir, ns["budget"])
+        return cfg, run_dir, json.dumps(member["genotype"]), f"pareto_front under --budget {' '.join(ns['budget'])}"
+    return cfg, run_dir, ns["arch"], "--arch"
 
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    cfg, run_dir, arch = resolve(argv)
-    budgets = _peek(argv).budget
-    source = f"pareto_front under --budget {' '.join(budgets)}" if budgets else "--arch"
+    cfg, run_dir, arch, source = resolve(argv)
     apply_threads(cfg)
     from lightning_nas.training.finetune import FINETUNE_JSON, finetune_run_dir, summary_line
 

@@ -15,23 +15,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lightning_nas.costs.local_latency import expected_tables, genotype_counts
+from lightning_nas.costs.local_latency import genotype_counts
 from lightning_nas.errors import ConfigError
 from lightning_nas.latency import time_ops
-from lightning_nas.latency.lut import LatencyLUT
-from lightning_nas.latency.validate import check_runnable, sample, space_of, time_network
+from lightning_nas.latency.validate import open_for_timing, sample, time_network
 
 
 def calibrate(lut_path: Path, n: int, seed: int, timing: dict[str, Any] | None = None) -> dict[int, dict[str, Any]]:
     """Time `n` seeded architectures per resolution and write each table's calibration; returns them."""
-    import torch
-
-    lut = LatencyLUT.load(lut_path)
-    space = space_of(lut)
-    lut.check(expected_tables(space), f"the table's own {lut.space} space")
-    meta0 = next(iter(lut.metas.values()))
-    check_runnable(meta0)
-    torch.set_num_threads(meta0["threads"])
+    lut, space = open_for_timing(lut_path)
     ratios: dict[int, list[float]] = {r: [] for r in lut.tables}
     began = time.perf_counter()
     drawn = sample(space, n * len(lut.tables) * 4, seed)  # enough to find n per resolution

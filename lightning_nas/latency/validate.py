@@ -94,14 +94,22 @@ def metrics(predicted: np.ndarray, measured: np.ndarray) -> dict[str, float]:
     }
 
 
-def validate(lut_path: Path, n: int, seed: int, out_dir: Path, timing: dict[str, Any] | None = None) -> dict[str, Any]:
-    """`timing` (min_runs, threshold, max_seconds) for the end-to-end runs; default: the table's own."""
+def open_for_timing(lut_path: Path) -> tuple[LatencyLUT, Any]:
+    """The table and its space, checked (every operator present, its device and backend here), with
+    torch at the table's thread count: ready to time networks against it."""
     lut = LatencyLUT.load(lut_path)
     space = space_of(lut)
     lut.check(expected_tables(space), f"the table's own {lut.space} space")
-    check_runnable(next(iter(lut.metas.values())))
+    meta = next(iter(lut.metas.values()))
+    check_runnable(meta)
+    torch.set_num_threads(meta["threads"])
+    return lut, space
+
+
+def validate(lut_path: Path, n: int, seed: int, out_dir: Path, timing: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`timing` (min_runs, threshold, max_seconds) for the end-to-end runs; default: the table's own."""
+    lut, space = open_for_timing(lut_path)
     began = time.perf_counter()
-    torch.set_num_threads(next(iter(lut.metas.values()))["threads"])
     rows = []
     for i, g in enumerate(sample(space, n, seed)):
         resolution, counts = genotype_counts(space, g)

@@ -60,7 +60,6 @@ class Search:
         self.stopwatch = Stopwatch()
         self._start_generation = 0
         self._generation_start = time.perf_counter()
-        self.algorithm = cfg.search.algorithm
 
     @property
     def budgets(self) -> list[float]:
@@ -88,7 +87,7 @@ class Search:
         fits = []
         for i, (g, key, cost) in enumerate(zip(genotypes, keys, costs, strict=True)):
             row = self._row(generation, i, g, key, cost, fresh=new.get(key) == i)
-            fits.append(row["fitness"] if self.algorithm == "ga" else objective_point(row["rmi"], cost, self.budgets))
+            fits.append(row["fitness"] if self.cfg.search.algorithm == "ga" else objective_point(row["rmi"], cost, self.budgets))
             self.records.add_row(row)
             for cb in self.callbacks:
                 cb.on_candidate_evaluated(self, row)
@@ -208,7 +207,7 @@ class Search:
         for cb in self.callbacks:
             cb.on_search_start(self)
         rng = random.Random(self.cfg.seed)
-        if self.algorithm == "nsga2":
+        if self.cfg.search.algorithm == "nsga2":
             reference = self.cfg.search.hv_reference or None
             nsga2 = NSGA2(self.space, self.cfg.search, self.evaluate_population, self._on_generation, reference)
             state, _parents, front = nsga2.run(rng, state)
