@@ -188,12 +188,26 @@ def test_kill_9_leaves_no_orphan_workers_and_resume_gives_the_same_result(tmp_pa
     assert not row_differences(rows_of(tmp_path / "killed"), rows_of(tmp_path / "full"))
 
 
+def _wait_until_listening_to_ctrl_c(pid: int, seconds: float = 30) -> None:
+    """Until the search process does not ignore SIGINT: around the submits that spawn workers it ignores it
+    for a moment, by design (backends/local.py, `_workers_start_deaf_to_ctrl_c`: a Ctrl-C there is not
+    seen), and the spawn can outlast the moment the worker shows up in /proc."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        ignored = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("SigIgn:"))
+        if not int(ignored.split()[1], 16) & (1 << (signal.SIGINT - 1)):
+            return
+        time.sleep(0.005)
+    raise AssertionError("the search kept ignoring SIGINT")
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
 @pytest.mark.parametrize("delay", [0.0, 1.0], ids=["while-workers-start", "while-candidates-train"])
 def test_ctrl_c_stops_every_worker_and_prints_the_resume_command(tmp_path, delay) -> None:
     proc = _start_search(tmp_path, "interrupted")
     workers = _wait_for_workers(proc, tmp_path / "interrupted", generation=0)
     time.sleep(delay)  # 0: the workers are still importing torch; 1: well inside a candidate's training
+    _wait_until_listening_to_ctrl_c(proc.pid)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]
