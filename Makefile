@@ -2,12 +2,13 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install search test lint
+.PHONY: install search test lint lock
 
-$(VENV)/.installed: pyproject.toml
+# pyproject.toml declares version ranges; constraints.txt pins the exact versions the tests pass with.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,export,ray]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[test,export,ray]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -20,3 +21,8 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check lightning_nas callbacks tests benchmarks
+
+# Rewrite constraints.txt from what is installed (after changing a dependency and testing it).
+lock: install
+	{ sed -n '/^#/p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^lightning_nas'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt

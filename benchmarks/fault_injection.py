@@ -193,8 +193,8 @@ def inject(work: Path, kills: int, seed: int) -> tuple[dict[str, Any], list[dict
         row["expected_exit"] = proc.returncode in {
             "SIGKILL": (-signal.SIGKILL,), "SIGINT": (130, 0, -signal.SIGINT), "": (0,)
         }[row["signal"]]  # fmt: skip
-        if not row["expected_exit"]:
-            row["stderr_tail"] = err[-500:]
+        if not row["expected_exit"] or row["traceback"]:
+            row["stderr_tail"] = err[-2000:]
         rows.append(row)
         if proc.returncode == 0:
             finish(run)

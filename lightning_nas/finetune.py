@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lightning_nas.cli import prog as cli_prog
 from lightning_nas.config import QUICKSTART, RunConfig, apply_threads, parse_config
 from lightning_nas.errors import ConfigError, cli_entry
 from lightning_nas.reporting.run_reader import check_run_dir
@@ -60,7 +61,7 @@ def resolve(argv: list[str] | None) -> tuple[RunConfig, Path, str | None, str]:
     `lightning_nas.pick` chooses."""
     argv = list(sys.argv[1:] if argv is None else argv)
     peek = _peek(argv)
-    prog = "python -m lightning_nas.finetune"
+    prog = cli_prog("finetune")
     if peek.budget is not None and (peek.run_dir is None or peek.arch is not None):
         raise ConfigError("--budget picks from the front of --run_dir RUN_DIR (an nsga2 search); give --run_dir, not --arch")
     if peek.run_dir is None:
@@ -117,4 +118,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from lightning_nas.interrupt import run_command
+
+    run_command(main)

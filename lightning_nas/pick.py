@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lightning_nas.cli import prog as cli_prog
 from lightning_nas.errors import ConfigError, cli_entry
 from lightning_nas.reporting.args import OneLineArgumentParser
 from lightning_nas.reporting.format import fmt, fmt_cost
@@ -27,7 +28,7 @@ DESCRIPTION = __doc__
 
 def _parser() -> argparse.ArgumentParser:
     p = OneLineArgumentParser(
-        prog="python -m lightning_nas.pick", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=cli_prog("pick"), description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("run_dir", help="a finished search run with search.algorithm nsga2")
     p.add_argument(
@@ -75,4 +76,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from lightning_nas.interrupt import run_command
+
+    run_command(main)

@@ -13,6 +13,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from lightning_nas.cli import prog as cli_prog
 from lightning_nas.config import apply_threads, parse_config
 from lightning_nas.errors import ConfigError, cli_entry
 
@@ -68,7 +69,7 @@ def precompute(
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    cfg, ns = parse_config(argv, prog="python -m lightning_nas.precompute", description=__doc__, extra=_add_args)
+    cfg, ns = parse_config(argv, prog=cli_prog("precompute"), description=__doc__, extra=_add_args)
     apply_threads(cfg)
     if not cfg.cache.enabled:
         raise ConfigError("cache.enabled is false: precompute writes into the persistent cache; set --cache.enabled true")
@@ -101,4 +102,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from lightning_nas.interrupt import run_command
+
+    run_command(main)

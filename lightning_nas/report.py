@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lightning_nas.cli import prog as cli_prog
 from lightning_nas.errors import ConfigError, cli_entry
 from lightning_nas.reporting.args import OneLineArgumentParser
 
@@ -22,7 +23,7 @@ DESCRIPTION = __doc__
 
 def _parser() -> argparse.ArgumentParser:
     p = OneLineArgumentParser(
-        prog="python -m lightning_nas.report",
+        prog=cli_prog("report"),
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -63,4 +64,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from lightning_nas.interrupt import run_command
+
+    run_command(main)

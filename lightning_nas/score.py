@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from lightning_nas.cli import prog as cli_prog
 from lightning_nas.config import apply_threads, parse_config
 from lightning_nas.errors import cli_entry
 
@@ -16,7 +17,7 @@ def _add_arch(parser: Any) -> None:
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    cfg, ns = parse_config(argv, prog="python -m lightning_nas.score", description=__doc__, extra=_add_arch)
+    cfg, ns = parse_config(argv, prog=cli_prog("score"), description=__doc__, extra=_add_arch)
     apply_threads(cfg)
     from lightning_nas.pipeline import build_problem, build_scorer
     from lightning_nas.search.fitness import feasible, fitness
@@ -45,4 +46,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from lightning_nas.interrupt import run_command
+
+    run_command(main)

@@ -9,16 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from lightning_nas.cli import COMMANDS as ENTRY_COMMANDS
+
 REPO = Path(__file__).resolve().parents[1]
 
-COMMANDS = ["search", "score", "finetune", "report", "export", "precompute"]
+COMMANDS = [c.module.removeprefix("lightning_nas.") for c in ENTRY_COMMANDS.values()]
 HEAVY = ("torch", "lightning", "deap", "torchvision")
 
 _PROBE = """
 import runpy, sys
 sys.argv = ["{cmd}", "--help"]
 try:
-    runpy.run_module("lightning_nas.{cmd}", run_name="__main__", alter_sys=True)
+    runpy.run_module("{module}", run_name="__main__", alter_sys=True)
 except SystemExit as e:
     assert e.code in (0, None), e.code
 heavy = sorted(m for m in {heavy!r} if m in sys.modules)
@@ -26,9 +28,11 @@ print("HEAVY:" + ",".join(heavy))
 """
 
 
-@pytest.mark.parametrize("cmd", COMMANDS)
+@pytest.mark.parametrize("cmd", [*COMMANDS, "the lightning-nas entry"])
 def test_help_is_cheap(cmd):
-    out = subprocess.run([sys.executable, "-c", _PROBE.format(cmd=cmd, heavy=HEAVY)], cwd=REPO, capture_output=True, text=True)
+    module = "lightning_nas" if cmd.startswith("the") else f"lightning_nas.{cmd}"
+    probe = _PROBE.format(cmd=cmd, module=module, heavy=HEAVY)
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "usage:" in out.stdout
     assert out.stdout.strip().splitlines()[-1] == "HEAVY:", out.stdout.strip().splitlines()[-1]

@@ -1,3 +1,4 @@
 from lightning_nas.export.cli import main
+from lightning_nas.interrupt import run_command
 
-raise SystemExit(main())
+run_command(main)

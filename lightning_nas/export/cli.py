@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lightning_nas.cli import prog as cli_prog
 from lightning_nas.errors import ConfigError, cli_entry
 from lightning_nas.export import DEFAULT_OPSET
 from lightning_nas.reporting.args import OneLineArgumentParser
@@ -22,7 +23,7 @@ DESCRIPTION = __doc__
 
 def _parser() -> argparse.ArgumentParser:
     p = OneLineArgumentParser(
-        prog="python -m lightning_nas.export",
+        prog=cli_prog("export"),
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

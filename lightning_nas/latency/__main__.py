@@ -1,4 +1,5 @@
+from lightning_nas.interrupt import run_command
 from lightning_nas.latency.cli import main
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_command(main)

@@ -24,6 +24,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from lightning_nas.cli import prog as cli_prog
 from lightning_nas.errors import ConfigError, cli_entry
 from lightning_nas.reporting.args import OneLineArgumentParser
 
@@ -52,7 +53,7 @@ def _timing_args(p: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = OneLineArgumentParser(prog="python -m lightning_nas.latency", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = OneLineArgumentParser(prog=cli_prog("latency"), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineArgumentParser)
     build = sub.add_parser("build", help="measure a latency table on this machine")
     _space_args(build)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,9 @@ SAFE_ON_RESUME = (
 )
 NOT_RECORDED = ("run_dir", "resume")  # where the run lives and whether it resumed
 THREADS_KEY = "threads per candidate"  # derived: `threads` (serial backend) or search.threads_per_worker
+SCORE_PACKAGES = ("torch", "lightning_nas")  # a score can differ across their versions
+
+log = logging.getLogger(__name__)
 
 
 def is_safe(key: str) -> bool:
@@ -99,6 +103,39 @@ def check_same_run(recorded: RunConfig, cfg: RunConfig, where: str) -> None:
             f"search.threads_per_worker otherwise): keep it at {old[THREADS_KEY]}"
         )
     raise ConfigError(f"cannot resume {where} with a different {describe_differences(old, new)}{hint}")
+
+
+def version_changes(run_dir: Path) -> list[str]:
+    """`torch 2.13.0 -> 2.14.1` for each package in SCORE_PACKAGES whose installed version differs from
+    the one the run started with (its versions.json); nothing when the file is missing or unreadable."""
+    from importlib import metadata
+
+    try:
+        recorded = json.loads((run_dir / "versions.json").read_text())
+    except (OSError, ValueError):
+        return []
+    changes = []
+    for pkg in SCORE_PACKAGES:
+        try:
+            now = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            now = None
+        if isinstance(recorded, dict) and recorded.get(pkg, now) != now:
+            changes.append(f"{pkg} {recorded.get(pkg)} -> {now}")
+    return changes
+
+
+def warn_version_changes(run_dir: Path) -> None:
+    """Log a warning when the run is resumed under other versions than it started with: the scores it
+    has are kept, the new ones may differ slightly from what an uninterrupted run would have computed."""
+    changes = version_changes(run_dir)
+    if changes:
+        log.warning(
+            "resuming %s under other versions than it started with (%s): its recorded scores are kept, new "
+            "scores may differ slightly from an uninterrupted run's",
+            run_dir,
+            ", ".join(changes),
+        )
 
 
 def given_keys(argv: list[str]) -> list[str]:
