@@ -13,6 +13,9 @@ class SearchCallback:
     def on_search_start(self, search: Search) -> None:
         """Before the first evaluation (also when resuming)."""
 
+    def on_candidate_scored(self, search: Search, generation: int, done: int, total: int) -> None:
+        """Each time one of the generation's `total` new candidates has its score (done 0 first)."""
+
     def on_candidate_evaluated(self, search: Search, record: dict[str, Any]) -> None:
         """After each candidate: `record` is its row of evaluations.csv."""
 
@@ -21,3 +24,6 @@ class SearchCallback:
 
     def on_search_end(self, search: Search, results: dict[str, Any]) -> None:
         """After results.json is written."""
+
+    def on_exception(self, search: Search, error: BaseException) -> None:
+        """When the run stops with an exception (Ctrl-C included), before it propagates."""

@@ -23,10 +23,12 @@ DESCRIPTION = __doc__
 def default_callbacks(cfg: RunConfig) -> list[SearchHooks]:
     from lightning_nas.callbacks.finetune import FinetuneWinner
     from lightning_nas.callbacks.progress import ConsoleProgress
+    from lightning_nas.callbacks.progress_bar import GenerationProgressBar
     from lightning_nas.callbacks.report import SearchReport
     from lightning_nas.callbacks.tensorboard import TensorBoardSearchLogger
 
-    cbs: list[SearchHooks] = [ConsoleProgress(), TensorBoardSearchLogger()]
+    # the bar (stderr, when a terminal) first: it is cleared before the generation's line is printed
+    cbs: list[SearchHooks] = [GenerationProgressBar(), ConsoleProgress(), TensorBoardSearchLogger()]
     if cfg.finetune.enabled:
         cbs.append(FinetuneWinner())
     cbs.append(SearchReport())  # last: the report includes the fine-tuning results

@@ -83,7 +83,11 @@ class Search:
         for i, key in enumerate(keys):
             if key not in self.records.entries and key not in new:
                 new[key] = i
-        self.scorer.score_new([genotypes[i] for i in new.values()], [costs[i] for i in new.values()])
+        self.scorer.score_new(
+            [genotypes[i] for i in new.values()],
+            [costs[i] for i in new.values()],
+            progress=lambda done, total: self._dispatch("on_candidate_scored", generation, done, total),
+        )
         fits = []
         for i, (g, key, cost) in enumerate(zip(genotypes, keys, costs, strict=True)):
             row = self._row(generation, i, g, key, cost, fresh=new.get(key) == i)
@@ -92,6 +96,13 @@ class Search:
             for cb in self.callbacks:
                 cb.on_candidate_evaluated(self, row)
         return fits
+
+    def _dispatch(self, hook: str, *args: Any) -> None:
+        """Call an optional hook (one a callback may lack, e.g. `on_candidate_scored`) where it exists."""
+        for cb in self.callbacks:
+            method = getattr(cb, hook, None)
+            if method is not None:
+                method(self, *args)
 
     def _row(
         self, generation: int, i: int, genotype: Genotype, key: str, costs: list[float], fresh: bool
@@ -195,11 +206,24 @@ class Search:
                 staging = None
             backend.start(scorer.evaluator)
             return self._search(backend, scorer, state)
+        except BaseException as error:  # Ctrl-C included: callbacks close what they hold open, then it goes on
+            self._on_exception(error)
+            raise
         finally:
             if backend is not None:
                 backend.close()
             if staging is not None:  # failed before the run started: leave nothing behind
                 shutil.rmtree(staging, ignore_errors=True)
+
+    def _on_exception(self, error: BaseException) -> None:
+        for cb in self.callbacks:
+            hook = getattr(cb, "on_exception", None)
+            if hook is None:
+                continue
+            try:
+                hook(self, error)
+            except Exception:  # noqa: BLE001 - the run's own error is the one to report
+                log.warning("%s.on_exception failed", type(cb).__name__, exc_info=True)
 
     def _search(self, backend: Backend, scorer: Scorer, state: GAState | None) -> dict[str, Any]:
         persistent = open_run_cache(self.cfg, scorer, self.space)

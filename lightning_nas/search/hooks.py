@@ -2,7 +2,8 @@
 
 The search is not one Trainer loop (each candidate gets its own short fit), so these are not Lightning
 callbacks: `Search.run` calls them directly, each with the running search (its config, run directory,
-space, objectives and records)."""
+space, objectives and records). `on_candidate_scored` and `on_exception` are optional: a callback written
+before they existed (without them) still works."""
 
 from __future__ import annotations
 
@@ -17,6 +18,12 @@ class SearchHooks(Protocol):
     def on_search_start(self, search: Search) -> None:
         """Before the first evaluation (also when resuming)."""
 
+    def on_candidate_scored(self, search: Search, generation: int, done: int, total: int) -> None:
+        """While a generation's new candidates are scored (`total`: the distinct genotypes the run had not
+        scored; 0 when there are none): once with done 0 before the first, then each time one has its
+        score (trained by any backend, taken from the persistent cache, or failed), in the search process,
+        as the scores arrive; the last call has done == total. `generation` counts from 0."""
+
     def on_candidate_evaluated(self, search: Search, record: dict[str, Any]) -> None:
         """After each candidate: `record` is its row of evaluations.csv."""
 
@@ -26,3 +33,8 @@ class SearchHooks(Protocol):
 
     def on_search_end(self, search: Search, results: dict[str, Any]) -> None:
         """After results.json is written."""
+
+    def on_exception(self, search: Search, error: BaseException) -> None:
+        """When the run stops with an exception (Ctrl-C's KeyboardInterrupt included), before it propagates:
+        release what the callback holds open (a progress bar, a writer). An exception raised here is
+        logged, not raised."""
