@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install search test lint lock
+.PHONY: install search test lint lock screenshots
 
 # pyproject.toml declares version ranges; constraints.txt pins the exact versions the tests pass with.
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -26,3 +26,9 @@ lint: install
 lock: install
 	{ sed -n '/^#/p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^lightning_nas'; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
+
+# TensorBoard dashboards of a quick-start run in headless Chromium -> benchmarks/results/tensorboard/
+# (installs Debian's chromium when it is missing; needs root or sudo for that).
+screenshots: install
+	command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+	$(PY) benchmarks/tensorboard_screenshots.py

@@ -55,6 +55,7 @@ case "$profile" in
         run benchmarks/penalty_vs_rejection.py
         run benchmarks/ofa_cifar10_search.py
         run benchmarks/finetune_cifar10.py --profile small
+        run benchmarks/tensorboard_screenshots.py
         ;;
     medium)
         run benchmarks/proxy_quality.py --profile medium --out benchmarks/results/proxy_quality_medium

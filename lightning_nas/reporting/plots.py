@@ -118,14 +118,19 @@ def op_groups(runs: list[FinishedRun]) -> dict[str, dict[str, float]]:
     return {run.name: op_fractions(space, final_population(run)) for run in runs}
 
 
-def plot_op_distribution(runs: list[FinishedRun], path: Path) -> Path:
-    groups = op_groups(runs)
-    order = label_order(space_name(runs[0]), {k for g in groups.values() for k in g})
+def op_distribution_figure(space: str, groups: dict[str, dict[str, float]], title: str) -> Figure:
+    """Share of each gene value (NB201: operation; OFA: `ks=`, `e=`, `d=` choices) per group of genotypes."""
+    order = label_order(space, {k for g in groups.values() for k in g})
     fig = Figure(figsize=(max(6.5, 0.5 * len(order) + 2), 4.5))
     ax = fig.subplots()
     _bars(ax, groups, order)
-    ax.set_title("operations in the final population" + (" and the top 10" if len(runs) == 1 else ", per run"))
-    return _save(fig, path)
+    ax.set_title(title)
+    return fig
+
+
+def plot_op_distribution(runs: list[FinishedRun], path: Path) -> Path:
+    title = "operations in the final population" + (" and the top 10" if len(runs) == 1 else ", per run")
+    return _save(op_distribution_figure(space_name(runs[0]), op_groups(runs), title), path)
 
 
 def plot_pareto_front(run: FinishedRun, path: Path) -> Path:
