@@ -117,3 +117,17 @@ def test_same_versions_or_no_record_say_nothing(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         warn_version_changes(run)
     assert caplog.text == ""
+
+
+def test_resuming_a_search_started_under_another_torch_warns(tmp_path, tiny_cfg, caplog):
+    from lightning_nas.search.engine import Search
+
+    run = tmp_path / "run"
+    first = Search(tiny_cfg("--run_dir", str(run), "--search.generations", "1"), callbacks=[]).run()
+    recorded = json.loads((run / "versions.json").read_text())
+    (run / "versions.json").write_text(json.dumps({**recorded, "torch": "2.5.0"}))
+    with caplog.at_level(logging.WARNING):
+        resumed = Search(tiny_cfg("--resume", str(run), "--search.generations", "2"), callbacks=[]).run()
+    assert f"torch 2.5.0 -> {metadata.version('torch')}" in caplog.text
+    assert resumed["evaluations"] == 2 * first["evaluations"]
+    assert json.loads((run / "versions.json").read_text())["torch"] == "2.5.0"  # the first start's record stays

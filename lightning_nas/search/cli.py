@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lightning_nas.cli import prog as cli_prog
 from lightning_nas.config import RunConfig, apply_threads, parse_config
 from lightning_nas.errors import ConfigError, cli_entry
 from lightning_nas.search.resume import config_of_run, given_keys, with_overrides
@@ -39,7 +40,7 @@ def resolve(argv: list[str] | None) -> RunConfig:
     """The run's config: from the command line, or, with --resume, the recorded one with the keys given
     on the command line applied (the search refuses those that would change its results)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    cfg, _ = parse_config(argv, prog="python -m lightning_nas.search", description=DESCRIPTION)
+    cfg, _ = parse_config(argv, prog=cli_prog("search"), description=DESCRIPTION)
     if not cfg.resume:
         return cfg
     run_dir = Path(cfg.resume)

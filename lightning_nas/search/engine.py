@@ -37,7 +37,7 @@ from lightning_nas.search.nsga2 import NSGA2
 from lightning_nas.search.pareto import objective_point
 from lightning_nas.search.records import RunRecords
 from lightning_nas.search.results import PARETO_CSV, build_results, front_answer, ga_answer, write_pareto_csv
-from lightning_nas.search.resume import check_same_run, config_of_run, identity
+from lightning_nas.search.resume import check_same_run, config_of_run, identity, warn_version_changes
 from lightning_nas.search.scoring import CandidateScorer
 from lightning_nas.spaces.base import Genotype
 
@@ -162,6 +162,7 @@ class Search:
         (stopped in generation 0, file damaged) the GA starts again from its seed and replays: the
         candidates it had scored are taken from evaluations.jsonl, so nothing scored is trained again."""
         check_same_run(config_of_run(self.run_dir), self.cfg, str(self.run_dir))
+        warn_version_changes(self.run_dir)
         entries = checkpoint.load_cache(self.run_dir, self.space)
         try:
             state, rows, wall = checkpoint.load(self.run_dir, self.space, identity(self.cfg))
