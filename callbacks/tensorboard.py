@@ -23,10 +23,19 @@ the table holds at most population + hall_of_fame_size rows: TensorBoard selects
 once a logdir has more than 40, and one session per candidate would soon get there. A resumed run
 keeps the sessions it finds. Everything fixed about an architecture is an hparam (a column to sort and
 filter on, no scalar chart per value): `arch` (the space's description: NB201 arch string, OFA key),
-`generation` (first evaluated), `feasible`, `rmi`, `cka_<i>` (per compared layer), `cost_<metric>_<unit>`,
-`fitness`. Its metrics, appended each generation: `population/rank` (by fitness among everything
+`rmi`, `fitness`, `feasible`, `cost_<metric>_<unit>`, `generation` (first evaluated), `cka_<i>` (per
+compared layer). Its metrics, appended each generation: `population/rank` (by fitness among everything
 evaluated so far, 1 = best) and `population/in_population` (1 in the generation's population, else 0).
-Each session is one event file, appended to (no writer thread per architecture)."""
+Each session is one event file, appended to (no writer thread per architecture).
+
+The table's columns are set by an experiment summary (`_hparams_/experiment`, what tensorboard's
+`hparams_config` writes) in `tb_logs/<run name>/hparams/` itself, rewritten after each generation (its
+`arch` domain: the architectures then in the table): hparams `arch`, `rmi`, `fitness`, `feasible`, the
+costs, `generation`, `cka_<i>` in that order, metrics `population/rank`, `population/in_population`.
+TensorBoard (2.21) does not keep that order: it lists the hparams marked `differs` first, each group by
+name, and ticks (shows) the first five; so `differs` marks the first five of the list (with one cost:
+`arch`, `cost_*`, `feasible`, `fitness`, `rmi` shown; `cka_<i>`, `generation` unticked, after them). That
+directory is one more TensorBoard run (without scalars)."""
 
 from __future__ import annotations
 
@@ -133,6 +142,7 @@ class TensorBoardSearchLogger(SearchCallback):
             append_events(self.sessions[digest], events)
         for digest in set(self.sessions) - keep:
             shutil.rmtree(self.sessions.pop(digest), ignore_errors=True)
+        write_experiment(root, experiment(search, list(wanted.values())), generation)
 
     def on_search_end(self, search: Any, results: dict[str, Any]) -> None:
         if self.logger is not None:
@@ -173,16 +183,15 @@ def scalars_layout(objectives: list[Any], pareto: bool) -> dict[str, dict[str, l
 def session_events(search: Any, row: dict[str, Any]) -> list[Event]:
     """An HParams session's start (its hparams) and end, from the architecture's first row."""
     generation = row["generation"]
-    arch = search.space.describe(search.space.from_json(row["genotype"]))
     cka = sorted((int(k.split("_", 1)[1]), v) for k, v in row.items() if re.fullmatch(r"cka_\d+", k))
     hparams = {
-        "arch": arch,
-        "generation": generation,
-        "feasible": bool(row["feasible"]),
+        "arch": _describe(search, row),
         "rmi": row["rmi"],
-        **{f"cka_{i}": v for i, v in cka},
-        **{f"cost_{o.name}_{_tag(o.unit)}": row[f"cost_{o.name}"] for o in search.objectives},
         "fitness": row["fitness"],
+        "feasible": bool(row["feasible"]),
+        **{_cost(o): row[f"cost_{o.name}"] for o in search.objectives},
+        "generation": generation,
+        **{f"cka_{i}": v for i, v in cka},
     }
     start = SessionStartInfo(start_time_secs=time.time())
     for name, value in hparams.items():  # a bool is an int too: test it first
@@ -200,6 +209,51 @@ def session_events(search: Any, row: dict[str, Any]) -> list[Event]:
     ]
 
 
+SHOWN = 5  # the HParams dashboard ticks its first five hparams
+
+
+def experiment(search: Any, rows: list[dict[str, Any]]) -> api_pb2.Experiment:
+    """The HParams table's columns, in order (`rows`: the first rows of the architectures in the table):
+    the first `SHOWN` marked `differs`, which TensorBoard lists first and ticks."""
+    cka = sorted({int(k.split("_", 1)[1]) for r in rows for k in r if re.fullmatch(r"cka_\d+", k)})
+    number, string, boolean = api_pb2.DATA_TYPE_FLOAT64, api_pb2.DATA_TYPE_STRING, api_pb2.DATA_TYPE_BOOL
+    columns = [
+        ("arch", string, search.space.name + " architecture"),
+        ("rmi", number, "RMI score"),
+        ("fitness", number, "RMI + penalty"),
+        ("feasible", boolean, "within every budget"),
+        *((_cost(o), number, f"{o.name} ({o.unit})") for o in search.objectives),
+        ("generation", number, "first evaluated in"),
+        *((f"cka_{i}", number, f"CKA of compared layer {i}") for i in cka),
+    ]
+    result = api_pb2.Experiment(name=search.run_dir.name, time_created_secs=time.time())
+    for i, (name, kind, description) in enumerate(columns):
+        info = result.hparam_infos.add(name=name, type=kind, description=description, differs=i < SHOWN)
+        if kind == string:  # 10 or more values: a regular-expression filter, fewer: a checkbox each
+            info.domain_discrete.extend(sorted({_describe(search, r) for r in rows}))
+        elif kind == boolean:
+            info.domain_discrete.extend([False, True])
+    metrics = {
+        RANK: "by fitness among everything evaluated, 1 = best",
+        IN_POPULATION: "1 if in the population",
+    }
+    for tag, description in metrics.items():
+        result.metric_infos.add(name=api_pb2.MetricName(group="", tag=tag), description=description)
+    return result
+
+
+def write_experiment(root: Path, summary: api_pb2.Experiment, generation: int) -> None:
+    """Replace the event file directly in `root` with one holding the experiment summary (a file name
+    that sorts after the previous one: TensorBoard reads a directory's files in name order)."""
+    name = f"events.out.tfevents.{time.time():.0f}.{socket.gethostname()}.{generation:04d}.experiment"
+    old = [p for p in root.glob("events.out.tfevents.*") if p.name != name]
+    (root / name).unlink(missing_ok=True)  # one summary a file: TensorBoard keeps a tag's first
+    data = HParamsPluginData(experiment=summary)
+    write_events(root / name, [_hparams_event(hp_metadata.EXPERIMENT_TAG, data, generation)])
+    for path in old:
+        path.unlink(missing_ok=True)
+
+
 def _hparams_event(tag: str, data: HParamsPluginData, step: int) -> Event:
     """The summary `add_hparams` writes, built here: tensorboard's own builder needs TensorFlow."""
     meta = hp_metadata.create_summary_metadata(data)
@@ -213,13 +267,18 @@ def _digest(key: str) -> str:
 
 def append_events(directory: Path, events: list[Event]) -> None:
     """Append to the directory's one event file (created with its file-version record first)."""
-    from tensorboard.summary.writer.record_writer import RecordWriter
-
     directory.mkdir(parents=True, exist_ok=True)
     existing = sorted(directory.glob("events.out.tfevents.*"))
     name = f"events.out.tfevents.{time.time():.0f}.{socket.gethostname()}.hparams"
-    path = existing[-1] if existing else directory / name
-    if not existing:
+    write_events(existing[-1] if existing else directory / name, events)
+
+
+def write_events(path: Path, events: list[Event]) -> None:
+    """Append the events to the file, a new one starting with its file-version record."""
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
         events = [Event(wall_time=time.time(), file_version="brain.Event:2"), *events]
     with open(path, "ab") as f:
         writer = RecordWriter(f)
@@ -235,6 +294,14 @@ def _event(summary: Summary, step: int) -> Event:
 def _scalars(values: dict[str, Any], step: int) -> Event:
     summary = Summary(value=[Summary.Value(tag=k, simple_value=v) for k, v in values.items() if _finite(v)])
     return _event(summary, step)
+
+
+def _describe(search: Any, row: dict[str, Any]) -> str:
+    return search.space.describe(search.space.from_json(row["genotype"]))
+
+
+def _cost(objective: Any) -> str:
+    return f"cost_{objective.name}_{_tag(objective.unit)}"
 
 
 def _tag(unit: str) -> str:

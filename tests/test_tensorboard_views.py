@@ -1,7 +1,8 @@
 """What TensorBoard shows of a search (callbacks/tensorboard.py), read back from the event files of tiny
 real searches: per-generation images, the custom-scalars layout, the scalar tags, and the HParams
-sessions (one per distinct architecture) in `hparams/` below the run, none in the run's own directory;
-for the GA, NSGA-II without a budget, and a resumed run."""
+sessions (one per distinct architecture) in `hparams/` below the run, none in the run's own directory,
+and the experiment summary in `hparams/` itself that orders the HParams table's columns and picks those
+shown; for the GA, NSGA-II without a budget, and a resumed run."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from lightning_nas.callbacks.tensorboard import TensorBoardSearchLogger
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.custom_scalar import metadata as cs_metadata
+from tensorboard.plugins.hparams import api_pb2, backend_context
 from tensorboard.plugins.hparams import metadata as hp_metadata
 
 from lightning_nas.search.engine import Search
@@ -22,6 +24,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 IMAGES = ("images/rmi_vs_cost", "images/op_distribution")
 RANK, IN_POPULATION = "population/rank", "population/in_population"
 CKA = ("cka_0", "cka_1", "cka_2")  # NB201: one per compared layer
+COLUMNS = ("arch", "rmi", "fitness", "feasible", "cost_flops_MFLOPs", "generation", *CKA)  # the table's order
 GENERATION_TAGS = ("best_fitness", "mean_fitness", "worst_fitness", "best_rmi", "best_cost_flops_MFLOPs")
 
 
@@ -46,7 +49,7 @@ def layout_charts(acc: EventAccumulator) -> dict[str, list[str]]:
 
 def sessions(tb: Path) -> dict[str, EventAccumulator]:
     """HParams sessions below `tb`: directory name -> its events."""
-    return {d.name: load(d) for d in sorted((tb / "hparams").iterdir())}
+    return {d.name: load(d) for d in sorted((tb / "hparams").iterdir()) if d.is_dir()}
 
 
 def start_info(acc: EventAccumulator) -> dict[str, object]:
@@ -90,6 +93,7 @@ def assert_sessions(tb: Path, run_dir: Path, hall_of_fame: int) -> dict[str, Eve
         assert sorted(acc.Tags()["scalars"]) == [IN_POPULATION, RANK]  # no scalar chart per value
         assert len(acc.PluginTagToContent(hp_metadata.PLUGIN_NAME)) == 2  # start and end, once each
     assert set(archs) == expected  # NB201: the description is the arch string, the key
+    assert_experiment(tb, set(archs))
     for arch, (info, acc) in archs.items():
         row = first[arch]
         assert info["generation"] == row["generation"] and info["feasible"] == row["feasible"]
@@ -100,6 +104,28 @@ def assert_sessions(tb: Path, run_dir: Path, hall_of_fame: int) -> dict[str, Eve
         assert acc.Scalars(RANK)[-1].value == ranked.index(arch) + 1
         assert acc.Scalars(IN_POPULATION)[-1].value == (arch in population)
     return found
+
+
+def assert_experiment(tb: Path, archs: set[str]) -> None:
+    """One experiment summary, directly in `hparams/`: the columns in the table's order, the first five
+    marked `differs` (TensorBoard lists and ticks those: RMI and fitness among them), the architectures
+    then in the table as the `arch` domain, rank and population membership as metrics."""
+    assert len(list((tb / "hparams").glob("events.out.tfevents.*"))) == 1  # replaced, not added to
+    content = load(tb / "hparams").PluginTagToContent(hp_metadata.PLUGIN_NAME)
+    assert list(content) == [hp_metadata.EXPERIMENT_TAG]
+    experiment = hp_metadata.parse_experiment_plugin_data(content[hp_metadata.EXPERIMENT_TAG])
+    infos = {i.name: i for i in experiment.hparam_infos}
+    assert tuple(infos) == COLUMNS
+    assert [i.name for i in experiment.hparam_infos if i.differs] == list(COLUMNS[:5])
+    assert infos["arch"].type == api_pb2.DATA_TYPE_STRING and set(infos["arch"].domain_discrete) == archs
+    assert infos["feasible"].type == api_pb2.DATA_TYPE_BOOL
+    assert list(infos["feasible"].domain_discrete) == [False, True]
+    assert all(infos[c].type == api_pb2.DATA_TYPE_FLOAT64 for c in COLUMNS[4:] + ("rmi", "fitness"))
+    assert [(m.name.group, m.name.tag) for m in experiment.metric_infos] == [("", RANK), ("", IN_POPULATION)]
+    # what the dashboard gets: TensorBoard's own reordering (differs first, then by name); it ticks five
+    backend_context._sort_and_reduce_to_hparams_limit(experiment)
+    shown = [i.name for i in experiment.hparam_infos]
+    assert shown == ["arch", "cost_flops_MFLOPs", "feasible", "fitness", "rmi", *CKA, "generation"]
 
 
 def test_ga_search_writes_images_layout_scalars_and_hparams_sessions(tiny_cfg, tmp_path):
