@@ -56,6 +56,7 @@ case "$profile" in
         run benchmarks/ofa_cifar10_search.py
         run benchmarks/finetune_cifar10.py --profile small
         run benchmarks/tensorboard_screenshots.py
+        run benchmarks/install_check.py --before ea5e060
         ;;
     medium)
         run benchmarks/proxy_quality.py --profile medium --out benchmarks/results/proxy_quality_medium

@@ -44,8 +44,9 @@ are listed in the docstring of callbacks/tensorboard.py.
   the best so far starred, the budget dashed) and `images/op_distribution` (operation shares of the
   population and of the best 10 so far), one per generation (the step slider above each).
 - `hparams.png`: the HParams table of the hall of fame and the last population, one row per architecture:
-  arch string, per-layer CKA, cost, feasible, fitness, first generation, RMI (hparams; tick a column on
-  the left to show it), rank and population membership (metrics).
+  arch string, cost, feasible, fitness and RMI shown at first (TensorBoard sorts the columns and ticks
+  five), per-layer CKA and first generation ticked on the left to show them (hparams), rank and
+  population membership (metrics).
 - `custom_scalars.png`: best and mean fitness, RMI of the best, and the best's FLOPs against the budget.
 
 TensorBoard selects no run by default once a logdir holds more than 40 runs (the dashboards then show
