@@ -55,7 +55,10 @@ class ProxyConfig:
     accelerator: where the candidate trains (cpu | gpu | auto, Lightning's names; part of the score key).
     candidates_per_gpu: candidates training at once on each GPU with accelerator gpu (the local backend
     runs that many workers per visible GPU; Ray gives each candidate 1/candidates_per_gpu of a GPU).
-    A candidate's last-step losses and per-layer CKA come back with its score (the search logs them)."""
+    A candidate's last-step losses and per-layer CKA come back with its score (the search logs them).
+    table: a table of precomputed scores (`rmi_<space>_<profile>.csv.gz` with its provenance JSON beside
+    it, written by `precompute --export_table`): every score is served from it and no candidate trains;
+    refused, naming what differs, when the table was computed under other settings (null: train each)."""
 
     steps: int = 100
     beta: float = 0.8
@@ -65,6 +68,7 @@ class ProxyConfig:
     score_bn_mode: str = "train"
     accelerator: str = "cpu"
     candidates_per_gpu: int = 1
+    table: str | None = None
 
 
 @dataclass

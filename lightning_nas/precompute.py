@@ -4,13 +4,16 @@ multi-seed searches and benchmarks become look-ups. Resumable: keys already in t
 and every score is stored as soon as it is computed. Candidates are scored by the search's backends
 (`--search.backend local --search.workers 8`, or ray), at the same thread count per candidate as a
 search with those settings, so a search finds these scores. A failing architecture is reported and
-left out of the cache. A tqdm progress bar shows the rate and the ETA."""
+left out of the cache. A tqdm progress bar shows the rate and the ETA. `--export_table NAME.csv.gz` then
+writes the scores of these archs into a table of scores with its provenance (lightning_nas.tables.rmi_table)
+that a search serves with `--proxy.table NAME.csv.gz`, training nothing."""
 
 from __future__ import annotations
 
 import random
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lightning_nas.cli import prog as cli_prog
@@ -41,6 +44,11 @@ def sample_genotypes(space: SearchSpace, limit: int | None, sample_seed: int) ->
 def _add_args(parser: Any) -> None:
     parser.add_argument("--limit", type=int | None, default=None, help="score only the first N of the seeded order")
     parser.add_argument("--sample_seed", type=int, default=0, help="seed of the order in which archs are scored")
+    parser.add_argument(
+        "--export_table", type=str | None, default=None,
+        help="then write the scores of these archs from the cache into a table of scores (NAME.csv.gz and its provenance "
+        "NAME.json) that a search serves with --proxy.table NAME.csv.gz",
+    )  # fmt: skip
 
 
 def precompute(
@@ -67,12 +75,39 @@ def precompute(
     return {"scored": len(todo) - failed, "failed": failed, "skipped": len(keys) - len(todo), "total": len(keys)}
 
 
+def export_table(path: Path, cfg: Any, scorer: Any, cache: RunCache, space: SearchSpace, genotypes: list[Genotype]) -> dict[str, Any]:
+    """Write the cached scores of `genotypes` into a table of scores with its provenance."""
+    from dataclasses import asdict
+
+    from lightning_nas.rmi.cache import run_score_parts
+    from lightning_nas.run_dir import versions
+    from lightning_nas.tables.rmi_table import sha256_file, write_table
+
+    results = [cache.lookup(space.key(g)) for g in genotypes]
+    extra = {
+        "reference": {**(scorer.info.get("reference") or {}), "checkpoint_sha256": sha256_file(cfg.reference.checkpoint)},
+        "config": {"proxy": asdict(cfg.proxy), "probe": asdict(cfg.probe), "data": asdict(cfg.data), "space": asdict(cfg.space),
+                   "seed": cfg.seed},
+        "versions": versions(),
+    }  # fmt: skip
+    return write_table(path, space, genotypes, results, run_score_parts(scorer, space), extra)
+
+
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
     cfg, ns = parse_config(argv, prog=cli_prog("precompute"), description=__doc__, extra=_add_args)
     apply_threads(cfg)
     if not cfg.cache.enabled:
         raise ConfigError("cache.enabled is false: precompute writes into the persistent cache; set --cache.enabled true")
+    if cfg.proxy.table:
+        raise ConfigError("proxy.table is set: precompute computes scores into the persistent cache; unset proxy.table")
+    table = ns.get("export_table")
+    if table:
+        from lightning_nas.tables.rmi_table import provenance_path
+
+        provenance_path(Path(table))  # a .csv.gz or .csv name, checked before any work
+        if not Path(table).expanduser().parent.is_dir():
+            raise ConfigError(f"--export_table: folder {Path(table).parent} does not exist")
     from lightning_nas.backends import build_backend
     from lightning_nas.pipeline import build_problem, build_scorer
     from lightning_nas.rmi.cache import open_run_cache
@@ -93,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         backend.close()
+    if table:
+        written = export_table(Path(table).expanduser(), cfg, scorer, cache, problem.space, genotypes)
+        print(f"precompute: table {table} ({written['rows']} rows of {written['space_size']}, score hash {written['score_hash']})")
     failed = f"{counts['failed']} failed (not cached), " if counts["failed"] else ""
     print(
         f"precompute: {counts['scored']} scored, {failed}{counts['skipped']} already cached, {counts['total']} in all "

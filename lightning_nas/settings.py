@@ -17,6 +17,8 @@ def check_settings(cfg: RunConfig) -> None:
     check_numbers(cfg)
     if cfg.reference.checkpoint:
         check_path("reference checkpoint", cfg.reference.checkpoint)
+    if cfg.proxy.table:
+        check_path("proxy.table (a table of scores)", cfg.proxy.table)
     check_choice("reference.bn_mode", cfg.reference.bn_mode, ("train", "eval"))
     check_choice("proxy.score_bn_mode", cfg.proxy.score_bn_mode, ("train", "eval"))
     if cfg.proxy.steps < 0 or not 0.0 <= cfg.proxy.beta <= 1.0:

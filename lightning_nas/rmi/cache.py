@@ -98,7 +98,8 @@ def tensors_digest(tensors: list[torch.Tensor]) -> str:
 # every cache (changing such a default, or what a key means, needs a SCORE_VERSION bump).
 _PROXY_KEYS = ("steps", "beta", "lr", "momentum", "weight_decay", "score_bn_mode")
 # Proxy keys that say where candidates run, not what a score is: never hashed.
-_EXECUTION_KEYS = ("accelerator", "candidates_per_gpu")  # accelerator: a key of its own in score_hash
+# table: where scores come from (a table of scores computed under the same settings), not what they are.
+_EXECUTION_KEYS = ("accelerator", "candidates_per_gpu", "table")  # accelerator: a key of its own in score_hash
 
 
 def _proxy_signature(settings: dict[str, Any], proxy: Any) -> dict[str, Any]:
@@ -129,25 +130,45 @@ def score_hash(
     *,
     threads: int,
 ) -> str:
-    """Hash of everything a score depends on: the reference's features on the probe batch (its weights,
+    """Hash of everything a score depends on (`score_parts`, in order)."""
+    return parts_hash(score_parts(space, reference_features, probe_digest, proxy, seed, reference_info, threads=threads))
+
+
+def score_parts(
+    space: Any,
+    reference_features: list[torch.Tensor],
+    probe_digest: str,
+    proxy: Any,
+    seed: int,
+    reference_info: Any = None,
+    *,
+    threads: int,
+) -> dict[str, Any]:
+    """Everything a score depends on: the reference's features on the probe batch (its weights,
     taps and BN mode as they act), the probe batch, the proxy settings, the seed (candidate init), the
     proxy network's size, `threads` (torch's CPU thread count while a candidate trains: pass the
     evaluator's, `RMIEvaluator.threads`) and the device kind the proxy's accelerator resolves to here
     (always, default or not: `auto` on a machine without a GPU is the same key as `cpu`).
-    `reference_info` (arch, taps) is added for readability of collisions only."""
+    `reference_info` (arch, taps) is added for readability of collisions only. A table of scores
+    records these parts, so a mismatch can name what differs."""
     if int(threads) < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
     settings = asdict(proxy) if is_dataclass(proxy) else dict(proxy)
-    proxy_settings = _proxy_signature(settings, proxy)
-    runtime = {
-        "threads": int(threads),
-        "accelerator": resolve_accelerator(settings.get("accelerator", "cpu")),
+    return {
+        "score_version": SCORE_VERSION,
+        "proxy_network": space.proxy_signature(),
+        "reference_features": tensors_digest(reference_features),
+        "probe": probe_digest,
+        "proxy": _proxy_signature(settings, proxy),
+        "seed": seed,
+        "runtime": {"threads": int(threads), "accelerator": resolve_accelerator(settings.get("accelerator", "cpu"))},
+        "reference": {k: v for k, v in (reference_info or {}).items() if k in ("arch", "taps", "bn_mode")},
     }
-    info = {k: v for k, v in (reference_info or {}).items() if k in ("arch", "taps", "bn_mode")}
-    features = tensors_digest(reference_features)
-    return _digest(
-        SCORE_VERSION, space.proxy_signature(), features, probe_digest, proxy_settings, seed, runtime, info
-    )
+
+
+def parts_hash(parts: dict[str, Any]) -> str:
+    """The score hash of `score_parts` (their values in order: the key format of every stored score)."""
+    return _digest(*parts.values())
 
 
 def _checksum(
@@ -334,20 +355,30 @@ def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE scores ADD COLUMN torch_version TEXT")
 
 
+def run_score_parts(scorer: Any, space: Any) -> dict[str, Any]:
+    """`score_parts` of the scores a run's scorer computes (its evaluator's threads and accelerator)."""
+    ev = scorer.evaluator
+    reference = scorer.info.get("reference")
+    return score_parts(space, ev.reference_features, scorer.probe.digest(), ev.cfg, ev.seed, reference, threads=ev.threads)
+
+
 def open_run_cache(cfg: Any, scorer: Any, space: Any, required: bool = False) -> RunCache | None:
     """The persistent cache for a run (`cfg.cache`), or None when disabled. The score key takes the thread
     count and accelerator the run's evaluator trains candidates with (`RMIEvaluator.threads`, `.cfg`).
 
     A cache that cannot be opened or created is None too, after one warning (the run goes on without it),
-    unless `required` (then the CacheUnavailableError, a one-line ConfigError, is raised)."""
+    unless `required` (then the CacheUnavailableError, a one-line ConfigError, is raised).
+
+    With `proxy.table` the scores come from that table instead (`lightning_nas.tables.rmi_table`), after
+    checking it was computed under this run's settings."""
+    if getattr(cfg.proxy, "table", None):
+        from lightning_nas.tables.rmi_table import open_table_scores
+
+        return open_table_scores(cfg.proxy.table, space, run_score_parts(scorer, space))  # type: ignore[return-value]
     if not cfg.cache.enabled:
         return None
     path = resolve_cache_path(cfg.cache.path, cfg.reference.cache_dir)
-    ev = scorer.evaluator
-    reference = scorer.info.get("reference")
-    shash = score_hash(
-        space, ev.reference_features, scorer.probe.digest(), ev.cfg, ev.seed, reference, threads=ev.threads
-    )
+    shash = parts_hash(run_score_parts(scorer, space))
     try:
         cache = EvalCache(path)
     except CacheUnavailableError as err:

@@ -1,0 +1,196 @@
+"""A table of precomputed proxy scores for a finite search space (e.g. every NAS-Bench-201 architecture at
+one proxy profile), so that a search serves its scores from the table instead of training candidates
+(`proxy.table: PATH`) and benchmarks can run the paper's GA in seconds.
+
+Two files: `NAME.csv.gz`, one row per architecture (`key`, the space's benchmark fields: for NB201
+`arch_str` and `arch_index`, the NB201 index; `rmi`, `cka_0..`, `seconds`), and `NAME.json` beside it, the provenance:
+the score hash and its parts (`lightning_nas.rmi.cache.score_parts`: proxy network, reference features,
+probe batch, proxy settings, seed, threads, accelerator), the reference checkpoint's sha256, versions,
+how many architectures the space has and whether the table holds them all. A table is written from the
+persistent cache (`python -m lightning_nas.precompute ... --export_table NAME.csv.gz`).
+
+A search refuses a table computed under other settings and names the parts that differ. The thread count
+and accelerator a table was computed with are recorded but not compared: they move a score by float
+rounding only, and serving scores trains nothing."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import math
+import statistics
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from lightning_nas.errors import ConfigError, one_line_reason
+from lightning_nas.rmi.cache import parts_hash
+from lightning_nas.rmi.evaluator import ProxyResult
+
+FORMAT = 1
+COMPARED = ("score_version", "proxy_network", "reference_features", "probe", "proxy", "seed", "reference")
+RUNTIME = "runtime"  # threads and accelerator: recorded, not compared
+
+
+def provenance_path(table: Path) -> Path:
+    """`rmi_nb201_fast.csv.gz` -> `rmi_nb201_fast.json`."""
+    name = table.name
+    for suffix in (".csv.gz", ".csv"):
+        if name.endswith(suffix):
+            return table.with_name(name[: -len(suffix)] + ".json")
+    raise ConfigError(f"a table of scores is a .csv.gz or .csv file, got {table}")
+
+
+@dataclass
+class ScoreTable:
+    path: Path
+    provenance: dict[str, Any]
+    scores: dict[str, ProxyResult]
+
+    def lookup(self, key: str) -> ProxyResult | None:
+        return self.scores.get(key)
+
+
+def sha256_file(path: str | Path | None) -> str | None:
+    if not path or not Path(path).is_file():
+        return None
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_table(
+    path: Path, space: Any, genotypes: list[Any], results: list[ProxyResult | None], parts: dict[str, Any], extra: dict[str, Any]
+) -> dict[str, Any]:
+    """Write the rows of `genotypes` that have a result, and the provenance; returns the provenance."""
+    rows, seconds = [], []
+    for genotype, result in zip(genotypes, results, strict=True):
+        if result is None:
+            continue
+        fields = {("arch_index" if k == "nb201_index" else k): v for k, v in space.benchmark_fields(genotype).items()}
+        rows.append(
+            {"key": space.key(genotype), **fields, "rmi": repr(float(result.rmi)),
+             **{f"cka_{i}": repr(float(c)) for i, c in enumerate(result.cka)}, "seconds": round(result.seconds, 4)}
+        )  # fmt: skip
+        seconds.append(result.seconds)
+    if not rows:
+        raise ConfigError(f"no scores to write into {path}: none of the {len(genotypes)} architectures is in the cache")
+    enumerated = space.enumerate()
+    size = None if enumerated is None else sum(1 for _ in enumerated)
+    provenance = {
+        "format": FORMAT,
+        "space": space.name,
+        "score_hash": parts_hash(parts),
+        "parts": parts,
+        "rows": len(rows),
+        "space_size": size,
+        "complete": size is not None and len(rows) == size,
+        "seconds_per_arch": {"median": statistics.median(seconds), "mean": statistics.fmean(seconds), "total": sum(seconds)},
+        "created": datetime.now().isoformat(timespec="seconds"),
+        **extra,
+    }
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(dict.fromkeys(k for r in rows for k in r)), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    tmp = path.with_name(path.name + ".tmp")
+    with gzip.open(tmp, "wt", compresslevel=9) if path.name.endswith(".gz") else open(tmp, "w") as f:
+        f.write(text.getvalue())
+    tmp.replace(path)
+    prov = provenance_path(path)
+    prov.with_name(prov.name + ".tmp").write_text(json.dumps(provenance, indent=2, default=str) + "\n")
+    prov.with_name(prov.name + ".tmp").replace(prov)
+    return provenance
+
+
+def read_table(path: str | Path) -> ScoreTable:
+    """The table and its provenance; a one-line ConfigError for a missing, damaged or foreign file."""
+    path = Path(path).expanduser()
+    prov = provenance_path(path)
+    try:
+        provenance = json.loads(prov.read_text())
+        if provenance.get("format") != FORMAT or "parts" not in provenance:
+            raise ValueError(f"not a table provenance of format {FORMAT}")
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rt", newline="") as f:
+            scores = {row["key"]: _result(row) for row in csv.DictReader(f)}
+    except FileNotFoundError as err:
+        raise ConfigError(f"table of scores {path}: {err.filename} not found (the table and its .json belong together)") from None
+    except (OSError, ValueError, KeyError, EOFError, gzip.BadGzipFile) as err:
+        raise ConfigError(f"table of scores {path} is unreadable ({one_line_reason(err)})") from None
+    if len(scores) != provenance.get("rows"):
+        raise ConfigError(f"table of scores {path} has {len(scores)} rows, its provenance says {provenance.get('rows')}")
+    return ScoreTable(path, provenance, scores)
+
+
+def _result(row: dict[str, str]) -> ProxyResult:
+    cka = [float(row[k]) for k in sorted((k for k in row if k.startswith("cka_")), key=lambda k: int(k[4:]))]
+    rmi = float(row["rmi"])
+    if not math.isfinite(rmi):
+        raise ValueError(f"a non-finite rmi {row['rmi']!r} for {row['key']}")
+    return ProxyResult(rmi=rmi, cka=cka, losses={}, seconds=float(row.get("seconds") or 0.0))
+
+
+def differences(recorded: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """The compared score parts that differ, as `part: recorded X, now Y` (proxy settings key by key)."""
+    out = []
+    for part in COMPARED:
+        a, b = _plain(recorded.get(part)), _plain(now.get(part))
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += [f"{part}.{k} (recorded {a.get(k)!r}, now {b.get(k)!r})" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+        else:
+            out.append(f"{part} (recorded {a!r}, now {b!r})")
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def check_table(table: ScoreTable, space: Any, parts: dict[str, Any]) -> None:
+    """Refuse a table computed for another space or under other settings, naming what differs."""
+    recorded = table.provenance
+    if recorded.get("space") != space.name:
+        raise ConfigError(f"table of scores {table.path} is for space {recorded.get('space')!r}, the search is in {space.name!r}")
+    if parts_hash(recorded["parts"]) != recorded.get("score_hash"):
+        raise ConfigError(f"table of scores {table.path}: its provenance's parts do not give its score hash (edited by hand?)")
+    diff = differences(recorded["parts"], parts)
+    if diff:
+        shown = "; ".join(diff[:4]) + (f"; and {len(diff) - 4} more" if len(diff) > 4 else "")
+        raise ConfigError(f"table of scores {table.path} was computed under other settings: {shown}")
+
+
+class TableScores:
+    """The persistent cache's interface (`lookup`, `store`) over a table: every lookup is served from the
+    table; an architecture the table lacks is a one-line error (nothing trains in a table-backed search)."""
+
+    def __init__(self, table: ScoreTable) -> None:
+        self.table = table
+
+    def lookup(self, key: str) -> ProxyResult:
+        result = self.table.lookup(key)
+        if result is None:
+            size = self.table.provenance.get("space_size")
+            of = f" of {size}" if size else ""
+            raise ConfigError(
+                f"architecture {key} is not in the table of scores {self.table.path} ({len(self.table.scores)}{of} "
+                "architectures); export a complete table or unset proxy.table"
+            )
+        return result
+
+    def store(self, key: str, result: ProxyResult) -> None:
+        """Nothing: the table is read-only (nothing is scored in a table-backed search)."""
+
+
+def open_table_scores(path: str | Path, space: Any, parts: dict[str, Any]) -> TableScores:
+    table = read_table(path)
+    check_table(table, space, parts)
+    return TableScores(table)

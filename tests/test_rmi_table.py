@@ -1,0 +1,156 @@
+"""Tables of precomputed scores (lightning_nas.tables.rmi_table): `precompute --export_table` writes the
+cached scores with their provenance, a search with `proxy.table` serves every score from the table and
+trains nothing, and a table computed under other settings, for another space, partial or damaged is a
+one-line error naming the problem."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lightning_nas.errors import ConfigError
+from lightning_nas.precompute import main as precompute
+from lightning_nas.rmi.cache import EvalCache, parts_hash
+from lightning_nas.search.engine import Search
+from lightning_nas.spaces.nb201.space import NB201Space
+from lightning_nas.tables.rmi_table import provenance_path, read_table
+from tests.conftest import REPO, tiny_overrides
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> tuple[Path, list[str]]:
+    """A 6-arch table exported from a precompute run, and the overrides it was computed under."""
+    tmp = tmp_path_factory.mktemp("table")
+    argv = [*tiny_overrides(tmp), "--cache.path", str(tmp / "cache.sqlite"), "--threads", "1"]
+    assert precompute([*argv, "--limit", "6", "--export_table", str(tmp / "rmi_tiny.csv.gz")]) == 0
+    return tmp / "rmi_tiny.csv.gz", argv
+
+
+def test_export_holds_the_cached_scores_and_the_score_hash_of_the_code(exported):
+    path, _ = exported
+    table = read_table(path)
+    prov = table.provenance
+    assert prov["rows"] == 6 and prov["space_size"] == 15625 and prov["complete"] is False
+    assert prov["score_hash"] == parts_hash(prov["parts"])
+    assert prov["parts"]["proxy"]["steps"] == 3 and prov["parts"]["runtime"] == {"threads": 1, "accelerator": "cpu"}
+    with EvalCache(path.parent / "cache.sqlite") as cache:
+        assert cache.keys("nb201", prov["score_hash"]) == set(table.scores)  # the code's hash is the cache's key
+        for key, result in table.scores.items():
+            assert cache.get("nb201", key, prov["score_hash"]).rmi == result.rmi
+    with gzip.open(path, "rt") as f:
+        rows = list(csv.DictReader(f))
+    space = NB201Space()
+    for row in rows:
+        genotype = space.parse(row["arch_str"])
+        assert row["key"] == space.key(genotype) and int(row["arch_index"]) == space.benchmark_fields(genotype)["nb201_index"]
+
+
+def _full_table(exported: tuple[Path, list[str]], where: Path) -> Path:
+    """The exported table's provenance with a row for every NB201 arch (RMI made up from its index), so a
+    search can be served completely."""
+    path, _ = exported
+    space = NB201Space()
+    rows = [
+        {"key": space.key(g), "arch_index": i, "rmi": 1.0 + (i * 7919 % 15625) / 15625, "cka_0": 0.5, "cka_1": 0.5, "cka_2": 0.5}
+        for i, g in ((space.benchmark_fields(g)["nb201_index"], g) for g in space.enumerate())
+    ]
+    full = where / "rmi_full.csv.gz"
+    with gzip.open(full, "wt", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    prov = json.loads(provenance_path(path).read_text())
+    provenance_path(full).write_text(json.dumps({**prov, "rows": len(rows), "complete": True}))
+    return full
+
+
+def test_a_search_serves_every_score_from_the_table(exported, tmp_path):
+    full = _full_table(exported, tmp_path)
+    _, argv = exported
+    cfg_argv = [*argv, "--proxy.table", str(full), "--run_dir", str(tmp_path / "run")]
+    from lightning_nas.config import parse_config
+
+    cfg, _ = parse_config(cfg_argv)
+    results = Search(cfg, callbacks=[]).run()
+    assert results["trained"] == 0 and results["evaluations"] == 8
+    table = read_table(full)
+    with open(tmp_path / "run" / "evaluations.csv") as f:
+        for row in csv.DictReader(f):
+            assert float(row["rmi"]) == pytest.approx(table.scores[row["key"]].rmi, abs=0)
+
+
+def _search(argv: list[str], tmp_path: Path, *extra: str) -> None:
+    from lightning_nas.config import parse_config
+
+    cfg, _ = parse_config([*argv, "--run_dir", str(tmp_path / "run"), *extra])
+    Search(cfg, callbacks=[]).run()
+
+
+def test_a_table_from_other_settings_is_refused_naming_them(exported, tmp_path):
+    full = _full_table(exported, tmp_path)
+    _, argv = exported
+    with pytest.raises(ConfigError, match=r"computed under other settings: proxy\.steps \(recorded 3, now 4\)$"):
+        _search(argv, tmp_path, "--proxy.table", str(full), "--proxy.steps", "4")
+    with pytest.raises(ConfigError, match=r"proxy_network\.C \(recorded 4, now 8\)"):
+        _search(argv, tmp_path, "--proxy.table", str(full), "--space.C", "8", "--run_dir", str(tmp_path / "run2"))
+
+
+def test_a_partial_table_names_the_missing_architecture(exported, tmp_path):
+    path, argv = exported
+    with pytest.raises(ConfigError, match=r"is not in the table of scores .* \(6 of 15625 architectures\)"):
+        _search(argv, tmp_path, "--proxy.table", str(path))
+
+
+def test_threads_are_recorded_not_compared(exported, tmp_path):
+    full = _full_table(exported, tmp_path)
+    _, argv = exported
+    _search(argv, tmp_path, "--proxy.table", str(full), "--threads", "2")  # the table was computed at 1 thread
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["trained"] == 0
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("truncate", "is unreadable"),
+        ("no_json", "not found (the table and its .json belong together)"),
+        ("edited_parts", "do not give its score hash"),
+        ("rows", "has 6 rows, its provenance says 7"),
+    ],
+)
+def test_a_damaged_table_is_one_line(exported, tmp_path, damage, message):
+    path, argv = exported
+    copy = tmp_path / path.name
+    copy.write_bytes(path.read_bytes())
+    prov = json.loads(provenance_path(path).read_text())
+    if damage == "truncate":
+        copy.write_bytes(path.read_bytes()[:40])
+    if damage == "edited_parts":
+        prov["parts"]["seed"] = 5
+    if damage == "rows":
+        prov["rows"] = 7
+    if damage != "no_json":
+        provenance_path(copy).write_text(json.dumps(prov))
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        _search(argv, tmp_path, "--proxy.table", str(copy))
+
+
+def test_the_cli_answers_bad_tables_in_one_line(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "lightning_nas.search", *tiny_overrides(tmp_path), "--proxy.table", str(tmp_path / "none.csv.gz")],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 2 and out.stderr.strip() == f"error: proxy.table (a table of scores) not found: {tmp_path / 'none.csv.gz'}"
+    out = subprocess.run(
+        [sys.executable, "-m", "lightning_nas.precompute", *tiny_overrides(tmp_path), "--export_table", str(tmp_path / "t.parquet")],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 2 and "a table of scores is a .csv.gz or .csv file" in out.stderr
