@@ -75,8 +75,10 @@ def precompute(
     return {"scored": len(todo) - failed, "failed": failed, "skipped": len(keys) - len(todo), "total": len(keys)}
 
 
-def export_table(path: Path, cfg: Any, scorer: Any, cache: RunCache, space: SearchSpace, genotypes: list[Genotype]) -> dict[str, Any]:
-    """Write the cached scores of `genotypes` into a table of scores with its provenance."""
+def export_table(
+    path: Path, cfg: Any, scorer: Any, cache: RunCache, space: SearchSpace, genotypes: list[Genotype], more: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Write the cached scores of `genotypes` into a table of scores with its provenance (plus `more`)."""
     from dataclasses import asdict
 
     from lightning_nas.rmi.cache import run_score_parts
@@ -89,6 +91,7 @@ def export_table(path: Path, cfg: Any, scorer: Any, cache: RunCache, space: Sear
         "config": {"proxy": asdict(cfg.proxy), "probe": asdict(cfg.probe), "data": asdict(cfg.data), "space": asdict(cfg.space),
                    "seed": cfg.seed},
         "versions": versions(),
+        **(more or {}),
     }  # fmt: skip
     return write_table(path, space, genotypes, results, run_score_parts(scorer, space), extra)
 

@@ -120,18 +120,9 @@ def resolve_accelerator(name: str) -> str:
     return "cpu" if name == "auto" else name
 
 
-def score_hash(
-    space: Any,
-    reference_features: list[torch.Tensor],
-    probe_digest: str,
-    proxy: Any,
-    seed: int,
-    reference_info: Any = None,
-    *,
-    threads: int,
-) -> str:
-    """Hash of everything a score depends on (`score_parts`, in order)."""
-    return parts_hash(score_parts(space, reference_features, probe_digest, proxy, seed, reference_info, threads=threads))
+def score_hash(*args: Any, threads: int) -> str:
+    """Hash of everything a score depends on: `parts_hash(score_parts(...))`, same arguments."""
+    return parts_hash(score_parts(*args, threads=threads))
 
 
 def score_parts(

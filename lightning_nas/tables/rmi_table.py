@@ -66,19 +66,29 @@ def sha256_file(path: str | Path | None) -> str | None:
 
 
 def write_table(
-    path: Path, space: Any, genotypes: list[Any], results: list[ProxyResult | None], parts: dict[str, Any], extra: dict[str, Any]
+    path: Path,
+    space: Any,
+    genotypes: list[Any],
+    results: list[ProxyResult | None],
+    parts: dict[str, Any],
+    extra: dict[str, Any],
+    row_extra: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Write the rows of `genotypes` that have a result, and the provenance; returns the provenance."""
+    """Write the rows of `genotypes` that have a result (with `row_extra`'s columns, e.g. `scored_as`),
+    and the provenance; returns the provenance. Seconds per arch count the rows with seconds > 0 (an arch
+    whose score was copied from an isomorphic one has 0)."""
     rows, seconds = [], []
-    for genotype, result in zip(genotypes, results, strict=True):
+    for i, (genotype, result) in enumerate(zip(genotypes, results, strict=True)):
         if result is None:
             continue
         fields = {("arch_index" if k == "nb201_index" else k): v for k, v in space.benchmark_fields(genotype).items()}
         rows.append(
-            {"key": space.key(genotype), **fields, "rmi": repr(float(result.rmi)),
-             **{f"cka_{i}": repr(float(c)) for i, c in enumerate(result.cka)}, "seconds": round(result.seconds, 4)}
+            {"key": space.key(genotype), **fields, **(row_extra[i] if row_extra else {}), "rmi": repr(float(result.rmi)),
+             **{f"cka_{j}": repr(float(c)) for j, c in enumerate(result.cka)}, "seconds": round(result.seconds, 4)}
         )  # fmt: skip
-        seconds.append(result.seconds)
+        if result.seconds > 0:
+            seconds.append(result.seconds)
+    seconds = seconds or [0.0]
     if not rows:
         raise ConfigError(f"no scores to write into {path}: none of the {len(genotypes)} architectures is in the cache")
     enumerated = space.enumerate()

@@ -1,0 +1,188 @@
+"""Build a full-space table of RMI scores for NAS-Bench-201 ("RMI-Bench-201") in shards.
+
+Isomorphic cells compute the same function, so only one cell per class is scored: the smallest NB201
+index of each of the 6,466 classes of NAS-Bench-201's own definition
+(`lightning_nas.spaces.nb201.isomorphism`). The representatives, in index order, are cut into shards of
+`--shard_size`; each shard is scored through the persistent cache (resumable: a rerun skips what is
+cached) and exported as its own table, `benchmarks/tables/shards/rmi_nb201_<profile>.part-<k>.csv.gz` with
+its provenance `.json`. A shard is meant to take at most an hour, to be committed when it finishes, so an
+interrupted build loses nothing and can continue on another machine (the cache does not travel, the
+shards do). `--merge` joins the shards into `benchmarks/tables/rmi_nb201_<profile>.csv.gz`: one row per
+architecture (all 15,625 once every shard exists), each with its class representative's score and
+`scored_as` (that representative's index); the provenance lists each shard and how long it took, and
+refuses shards of different score hashes.
+
+    python benchmarks/build_rmi_table.py --profile small --shard 0          # score and export shard 0
+    python benchmarks/build_rmi_table.py --profile small --shard next --max_shards 3   # the next 3 missing
+    python benchmarks/build_rmi_table.py --profile small --merge            # the shards -> the table
+    python benchmarks/build_rmi_table.py --profile small --shard 0 --search.backend local --search.workers 2
+
+Profiles: `small` (the wave-1 small profile: CIFAR-10 JPEGs, the shared ResNet-20, C8/N1 proxy network,
+100 steps; ~5 s per arch on one core) and `tiny` (digits, C4/N1, 3 steps: for tests). The last line is
+`shards=<built>/<total> rows=<n> seconds=<s>`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import REPO, base_overrides
+
+TABLES = REPO / "benchmarks" / "tables"
+N_CLASSES_NB201 = 6466
+PROFILES: dict[str, list[str]] = {
+    "small": [],  # base_overrides: benchmarks/configs/nb201_cifar10_small.yaml
+    "tiny": [
+        "--data.name", "digits", "--data.resolution", "16", "--reference.train_epochs", "1",
+        "--probe.pool", "64", "--probe.batch_size", "16", "--space.C", "4", "--space.N", "1", "--proxy.steps", "3",
+        "--cost.metric", "flops", "--cost.budget", "12",
+    ],
+}  # fmt: skip
+
+
+def profile_argv(profile: str, cache: str | None, extra: list[str]) -> list[str]:
+    if profile == "small":
+        return base_overrides(0, cache, extra)
+    return [*PROFILES[profile], *(["--cache.path", cache] if cache else []), *extra]
+
+
+def representatives() -> list[int]:
+    """The smallest NB201 index of each isomorphism class, ascending."""
+    from lightning_nas.spaces.nb201.isomorphism import representatives as reps
+
+    return sorted(reps("nb201").values())
+
+
+def shard_path(tables: Path, profile: str, k: int) -> Path:
+    return tables / "shards" / f"rmi_nb201_{profile}.part-{k:03d}.csv.gz"
+
+
+def shard_count(n: int, size: int) -> int:
+    return -(-n // size)
+
+
+def genotypes_of(indices: list[int]) -> list[Any]:
+    from lightning_nas.spaces.nb201.space import NB201Space
+
+    space = NB201Space()
+    by_index = {space.benchmark_fields(g)["nb201_index"]: g for g in space.enumerate()}
+    return [by_index[i] for i in indices]
+
+
+def build_shard(argv: list[str], tables: Path, profile: str, k: int, indices: list[int]) -> dict[str, Any]:
+    """Score shard k's representatives through the persistent cache and export them as a shard table."""
+    from lightning_nas.backends import build_backend
+    from lightning_nas.config import apply_threads, parse_config
+    from lightning_nas.pipeline import build_problem, build_scorer
+    from lightning_nas.precompute import export_table, precompute
+    from lightning_nas.rmi.cache import open_run_cache
+
+    cfg, _ = parse_config(argv)
+    apply_threads(cfg)
+    problem = build_problem(cfg, check_budgets=False)
+    genotypes = genotypes_of(indices)
+    began = time.perf_counter()
+    backend = build_backend(cfg)
+    try:
+        scorer = build_scorer(problem)
+        backend.start(scorer.evaluator)
+        cache = open_run_cache(cfg, scorer, problem.space, required=True)
+        assert cache is not None
+        counts = precompute(cache, backend, [problem.space.key(g) for g in genotypes], genotypes)
+    finally:
+        backend.close()
+    path = shard_path(tables, profile, k)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    extra = {"shard": k, "indices": [indices[0], indices[-1]], "wall_seconds": round(time.perf_counter() - began, 1), "counts": counts}
+    return export_table(path, cfg, scorer, cache, problem.space, genotypes, extra)
+
+
+def merge(tables: Path, profile: str, shards: int) -> dict[str, Any]:
+    """Join the shards that exist into the profile's table (every arch of their classes)."""
+    from lightning_nas.errors import ConfigError
+    from lightning_nas.spaces.nb201.isomorphism import classes
+    from lightning_nas.spaces.nb201.space import NB201Space
+    from lightning_nas.tables.rmi_table import read_table, write_table
+
+    found = [read_table(p) for k in range(shards) if (p := shard_path(tables, profile, k)).exists()]
+    if not found:
+        raise ConfigError(f"no shard of profile {profile!r} in {tables / 'shards'}")
+    hashes = {t.provenance["score_hash"] for t in found}
+    if len(hashes) != 1:
+        raise ConfigError(f"the shards of {profile!r} were computed under different settings (score hashes {sorted(hashes)})")
+    space = NB201Space()
+    scored: dict[int, Any] = {}
+    for table in found:
+        for key, result in table.scores.items():
+            scored[space.benchmark_fields(space.parse(key))["nb201_index"]] = result
+    genotypes, results, extra_rows = [], [], []
+    for members in classes(space, "nb201").values():
+        rep = members[0]
+        if rep not in scored:
+            continue
+        for index in members:
+            result = scored[rep]
+            copied = type(result)(rmi=result.rmi, cka=result.cka, losses={}, seconds=result.seconds if index == rep else 0.0)
+            genotypes.append(index)
+            results.append(copied)
+            extra_rows.append({"scored_as": rep})
+    order = sorted(range(len(genotypes)), key=lambda i: genotypes[i])
+    first = found[0].provenance
+    extra = {
+        **{k: first[k] for k in ("reference", "config", "versions") if k in first},
+        "isomorphism": "nb201 (NAS-Bench-201's to_unique_str; lightning_nas.spaces.nb201.isomorphism)",
+        "classes_scored": len(scored),
+        "shards": [{"shard": t.provenance.get("shard"), "rows": t.provenance["rows"], "wall_seconds": t.provenance.get("wall_seconds"),
+                    "machine_cpus": t.provenance.get("versions", {}).get("cpus"), "created": t.provenance.get("created")} for t in found],
+    }  # fmt: skip
+    by_index = genotypes_of(sorted(genotypes))
+    path = tables / f"rmi_nb201_{profile}.csv.gz"
+    return write_table(
+        path, space, by_index, [results[i] for i in order], first["parts"], extra, [extra_rows[i] for i in order]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--profile", choices=tuple(PROFILES), required=True)
+    p.add_argument("--shard", default=None, help="a shard number, or `next` (the first shard not built yet)")
+    p.add_argument("--max_shards", type=int, default=1, help="with --shard next: build this many")
+    p.add_argument("--shard_size", type=int, default=500, help="representatives per shard (~40 min at 5 s/arch on 2 workers)")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N representatives (a partial table)")
+    p.add_argument("--merge", action="store_true", help="join the shards into the table")
+    p.add_argument("--tables", default=str(TABLES), help="where shards and the table go")
+    p.add_argument("--cache", default=None, help="the persistent score cache (default: the config's)")
+    a, rest = p.parse_known_args(argv)  # the rest are config overrides (--search.backend local, --threads 1, ...)
+    tables = Path(a.tables)
+    reps = representatives()[: a.limit]
+    total = shard_count(len(reps), a.shard_size)
+    todo: list[int] = []
+    if a.shard == "next":
+        todo = [k for k in range(total) if not shard_path(tables, a.profile, k).exists()][: a.max_shards]
+    elif a.shard is not None:
+        k = int(a.shard)
+        if not 0 <= k < total:
+            raise SystemExit(f"error: --shard {k} out of range; valid: 0..{total - 1} (or next)")
+        todo = [k]
+    seconds = 0.0
+    for k in todo:
+        prov = build_shard(profile_argv(a.profile, a.cache, rest), tables, a.profile, k, reps[k * a.shard_size : (k + 1) * a.shard_size])
+        seconds += prov["wall_seconds"]
+        print(f"shard {k}: {prov['rows']} archs, {prov['wall_seconds']} s, score hash {prov['score_hash']}", flush=True)
+    rows = 0
+    if a.merge:
+        prov = merge(tables, a.profile, total)
+        rows = prov["rows"]
+        print(json.dumps({k: prov[k] for k in ("rows", "space_size", "complete", "classes_scored", "score_hash")}))
+    built = sum(shard_path(tables, a.profile, k).exists() for k in range(total))
+    print(f"shards={built}/{total} rows={rows} seconds={seconds:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

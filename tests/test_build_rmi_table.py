@@ -1,0 +1,97 @@
+"""benchmarks/build_rmi_table.py: the NB201 table of scores built in shards of isomorphism-class
+representatives, resumable, merged into one row per architecture with its representative's score; and
+every table committed under benchmarks/tables carries the score hash the code computes for its recorded
+settings."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from lightning_nas.errors import ConfigError
+from lightning_nas.rmi.cache import parts_hash, run_score_parts
+from lightning_nas.spaces.nb201.isomorphism import classes
+from lightning_nas.tables.rmi_table import provenance_path, read_table
+from tests.conftest import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import build_rmi_table as builder  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def build(tmp: Path, *extra: str) -> list[str]:
+    argv = ["--profile", "tiny", "--shard_size", "3", "--limit", "6", "--tables", str(tmp), "--cache", str(tmp / "cache.sqlite"),
+            "--reference.cache_dir", str(tmp / "ref"), "--threads", "1", "--search.backend", "serial", *extra]  # fmt: skip
+    assert builder.main(argv) == 0
+    return argv
+
+
+def test_shards_then_merge_give_every_member_its_representatives_score(tmp_path, capsys):
+    build(tmp_path, "--shard", "next", "--max_shards", "2", "--merge")
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("shards=2/2 rows=")
+    reps = builder.representatives()[:6]
+    shards = [read_table(builder.shard_path(tmp_path, "tiny", k)) for k in (0, 1)]
+    assert [len(s.scores) for s in shards] == [3, 3]
+    table = read_table(tmp_path / "rmi_nb201_tiny.csv.gz")
+    members = {rep: m for m in classes(None, "nb201").values() if (rep := m[0]) in reps}
+    assert table.provenance["rows"] == sum(len(m) for m in members.values()) == len(table.scores)
+    assert table.provenance["classes_scored"] == 6 and table.provenance["complete"] is False
+    with gzip.open(tmp_path / "rmi_nb201_tiny.csv.gz", "rt") as f:
+        rows = {int(r["arch_index"]): r for r in csv.DictReader(f)}
+    shard_scores = {k: r for s in shards for k, r in s.scores.items()}
+    for rep, indices in members.items():
+        rep_rmi = shard_scores[rows[rep]["key"]].rmi
+        for index in indices:
+            assert int(rows[index]["scored_as"]) == rep and float(rows[index]["rmi"]) == rep_rmi
+            assert (float(rows[index]["seconds"]) > 0) == (index == rep)
+
+
+def test_a_rerun_builds_nothing_and_a_foreign_shard_is_refused(tmp_path, capsys):
+    build(tmp_path, "--shard", "next", "--max_shards", "2")
+    capsys.readouterr()
+    build(tmp_path, "--shard", "next", "--max_shards", "2")
+    assert "shard 0:" not in capsys.readouterr().out  # both exist: nothing to do
+    prov_path = provenance_path(builder.shard_path(tmp_path, "tiny", 1))
+    prov = json.loads(prov_path.read_text())
+    prov["parts"]["proxy"]["steps"] = 4
+    prov["score_hash"] = parts_hash(prov["parts"])
+    prov_path.write_text(json.dumps(prov))
+    with pytest.raises(ConfigError, match="computed under different settings"):
+        build(tmp_path, "--merge")
+
+
+def test_the_shard_hash_is_the_codes(tmp_path):
+    build(tmp_path, "--shard", "0")
+    prov = read_table(builder.shard_path(tmp_path, "tiny", 0)).provenance
+    _assert_hash_of_the_code(prov, builder.profile_argv("tiny", None, ["--reference.cache_dir", str(tmp_path / "ref")]))
+
+
+def _assert_hash_of_the_code(prov: dict, argv: list[str]) -> None:
+    from lightning_nas.config import parse_config
+    from lightning_nas.pipeline import build_problem, build_scorer
+
+    cfg, _ = parse_config([*argv, "--threads", str(prov["parts"]["runtime"]["threads"])])
+    problem = build_problem(cfg, check_budgets=False)
+    assert parts_hash(run_score_parts(build_scorer(problem), problem.space)) == prov["score_hash"]
+
+
+@pytest.mark.parametrize("table", sorted((REPO / "benchmarks" / "tables").glob("rmi_*.csv.gz")), ids=lambda p: p.name)
+def test_committed_tables_carry_the_score_hash_of_the_code(table):
+    prov = read_table(table).provenance
+    profile = table.name.removeprefix("rmi_nb201_").removesuffix(".csv.gz")
+    from tests.conftest import shared_file
+
+    shared_file("reference")  # the small profiles need ../shared (CIFAR-10 JPEGs, the ResNet-20)
+    _assert_hash_of_the_code(prov, builder.profile_argv(profile, None, []))
+
+
+def test_bad_shard_number_is_one_line(tmp_path):
+    with pytest.raises(SystemExit, match=r"--shard 5 out of range; valid: 0\.\.1"):
+        build(tmp_path, "--shard", "5")
