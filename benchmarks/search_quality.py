@@ -9,21 +9,44 @@ the penalty, and the FLOPs-constrained search's latencies on every device (Fig. 
     python benchmarks/search_quality.py --profile small     # 2 devices x 3 budgets x 1 seed, pop 6 x 3 gens
     python benchmarks/search_quality.py --profile medium    # C16/N2 proxy, pop 10 x 6 gens (~20 min on 2 cores)
     python benchmarks/search_quality.py --profile paper     # 6 devices x 3 budgets x 10 seeds, pop 20 x 100
+    python benchmarks/search_quality.py --profile table --table benchmarks/tables/rmi_nb201_fast.csv.gz
 
-The last line is `mean_regret_pp=<value> feasible=<fraction>` over the penalty runs of the grid."""
+`--profile table` is the paper's Fig. 2 at the paper's GA size (configs/nb201_cifar10.yaml's search
+section: population 20 x 100 generations) from a table of precomputed scores (`precompute --export_table`):
+every search is configured from the table's provenance (its proxy / probe / data / space / seed and
+reference) with `--proxy.table PATH`, so the provenance check passes and nothing trains (seconds per search).
+18 latency settings (6 devices x 25/50/75th percentile) x seeds 0-9 (`--seeds 100 ... 109` for choosing
+settings), energy settings reported separately, rejection on the same settings and seeds, the FLOPs-
+constrained runs, and the whole-space Kendall tau of the table's scores, FLOPs and params against NB201
+accuracy. The table's scores were computed with one init seed (the table's `seed`); a search's seed here
+is its GA seed only (the RNG of selection, crossover and mutation), the score seed stays the table's.
+
+The last line is `mean_regret_pp=<value> feasible=<fraction>` over the latency penalty runs of the grid
+(with `beats_max_flops=<k>/<settings>` for the table profile)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
+import json
+import random
+import shutil
 import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from _common import (
     ACC_TABLE,
+    CIFAR_DIR,
     DEVICES,
     HW_TABLE,
+    REPO,
+    SHARED,
+    cifar_root,
     md_table,
     out_dir,
     require_shared,
@@ -48,7 +71,14 @@ PROFILES: dict[str, dict[str, Any]] = {
         "population": 20, "generations": 100, "rejection_devices": DEVICES, "rejection_percentiles": (25, 50, 75),
         "extra": ("--space.C", "16", "--space.N", "5"),
     },
+    "table": {  # the paper's GA on a table of scores (--table): nothing trains
+        "devices": DEVICES, "percentiles": (25, 50, 75), "seeds": tuple(range(10)),
+        "population": 20, "generations": 100, "rejection_devices": DEVICES, "rejection_percentiles": (25, 50, 75),
+        "energy": ("edgegpu_energy", "eyeriss_energy", "fpga_energy"), "extra": (),
+    },
 }  # fmt: skip
+PAPER_CONFIG = REPO / "configs" / "nb201_cifar10.yaml"
+OTHER_DATASETS = ("cifar100", "ImageNet16-120")
 
 
 def pickers(oracle: Any, flops: np.ndarray, budget: float) -> dict[str, float]:
@@ -61,6 +91,146 @@ def pickers(oracle: Any, flops: np.ndarray, budget: float) -> dict[str, float]:
     return {"max_flops_acc": float(oracle.accuracy[most]), "random_feasible_acc": float(np.mean(oracle.accuracy[idx]))}
 
 
+# ---- the table profile: searches configured from a table's provenance, served by --proxy.table ------------------------
+def reference_checkpoint(recorded: dict[str, Any], table: Path) -> str | None:
+    """The checkpoint file with the sha256 the table's reference was loaded from: the recorded path, else one of
+    ../shared/data/reference/*; None for a reference trained by the run (its settings come from --search_args)."""
+    from lightning_nas.tables.rmi_table import sha256_file
+
+    sha = recorded.get("checkpoint_sha256")
+    if not sha:
+        return None
+    candidates = [Path(recorded["checkpoint"])] if recorded.get("checkpoint") else []
+    candidates += sorted((SHARED / "reference").glob("*")) if (SHARED / "reference").is_dir() else []
+    for path in candidates:
+        if path.is_file() and sha256_file(path) == sha:
+            return str(path)
+    raise SystemExit(f"error: no reference checkpoint with sha256 {sha} (the reference of {table}) at "
+                     f"{recorded.get('checkpoint')} or in {SHARED / 'reference'}; pass --search_args --reference.checkpoint FILE")  # fmt: skip
+
+
+def table_base(table: Path, out: Path, search_args: list[str]) -> list[str]:
+    """The argv every search on `table` starts from: a config file written from the table's provenance (its
+    `config`: proxy, probe, data, space, seed; the reference's arch, taps, BN mode and checkpoint) with the
+    paper's GA section (configs/nb201_cifar10.yaml), then `--proxy.table PATH` and `search_args`."""
+    import yaml
+
+    from lightning_nas.tables.rmi_table import provenance_path
+
+    prov_file = provenance_path(table)
+    if not prov_file.is_file():
+        raise SystemExit(f"error: {prov_file} not found (a table of scores and its provenance belong together)")
+    prov = json.loads(prov_file.read_text())
+    conf = prov.get("config")
+    if not conf:
+        raise SystemExit(f"error: {prov_file} has no `config` (the settings the scores were computed under); re-export the table")
+    reference = {k: v for k, v in (prov.get("parts", {}).get("reference") or {}).items() if k in ("arch", "taps", "bn_mode")}
+    checkpoint = reference_checkpoint(prov.get("reference") or {}, table)
+    if checkpoint:
+        reference["checkpoint"] = checkpoint
+    data = dict(conf["data"])
+    if data.get("name") == "imagefolder" and data.get("root") and Path(data["root"]) == CIFAR_DIR:
+        cifar_root()  # the CIFAR-10 JPEGs the benchmarks use, unpacked once from ../shared
+    search = yaml.safe_load(PAPER_CONFIG.read_text())["search"]
+    doc = {"name": "search-quality-table", "seed": conf["seed"], "data": data, "reference": reference, "probe": conf["probe"],
+           "space": conf["space"], "proxy": conf["proxy"], "cost": {"table": str(HW_TABLE), "dataset": "cifar10"},
+           "search": search}  # fmt: skip
+    path = out / "table_search.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return ["--config", str(path), "--proxy.table", str(table), *search_args]
+
+
+@contextlib.contextmanager
+def ga_seed(seed: int) -> Iterator[None]:
+    """The search's GA draws from random.Random(seed) while its config keeps the table's seed (the score seed,
+    part of the table's provenance): a table holds one scoring, the seeds vary the search only. Meanwhile no
+    per-generation checkpoint is written (the run folder is removed after, never resumed): rewriting every
+    record each generation is ~2/3 of a 20 x 100 search served by a table."""
+    import lightning_nas.search.engine as engine
+
+    real_random, real_save = engine.random, engine.checkpoint.save
+    engine.random = type("GASeed", (), {"Random": staticmethod(lambda _score_seed: random.Random(seed))})  # type: ignore[assignment]
+    engine.checkpoint.save = lambda *a, **k: None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        engine.random, engine.checkpoint.save = real_random, real_save  # type: ignore[assignment]
+
+
+def table_search(base: list[str], seed: int, metric: str, budget: float, population: int, generations: int, handling: str) -> tuple[Any, dict[str, Any]]:
+    """One search served by the table (in this process, no callbacks); its run folder is removed after."""
+    import _search_runner
+
+    from lightning_nas.config import parse_config
+
+    name = f"{metric}-{budget:.6g}-{seed}-{handling}"
+    cfg, _ = parse_config([*base, "--cost.metric", metric, "--cost.budget", repr(float(budget)),
+                           "--search.population", str(population), "--search.generations", str(generations),
+                           "--search.constraint_handling", handling, "--runs_root", str(_search_runner._RUNS),
+                           "--tb_logs", str(_search_runner._RUNS / "tb"), "--name", name])  # fmt: skip
+    with ga_seed(seed):
+        results = _search_runner.search_mod.Search(cfg, callbacks=[]).run()
+    run_dir = Path(results["run_dir"])
+    entries = [json.loads(line) for line in (run_dir / "evaluations.jsonl").read_text().splitlines()]
+    results["bench_trained"] = max(sum(bool(e.get("trained")) for e in entries), int(results.get("trained") or 0))
+    results["bench_persistent_hits"] = sum(bool(e.get("persistent_hit")) for e in entries)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return tuple(int(x) for x in results["best"]["genotype"]), results
+
+
+def read_scores(table: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(NB201 indices, RMI) of the table's rows."""
+    import csv
+    import gzip
+
+    opener = gzip.open if table.name.endswith(".gz") else open
+    with opener(table, "rt", newline="") as f:
+        rows = [(int(r["arch_index"]), float(r["rmi"])) for r in csv.DictReader(f)]
+    return np.array([i for i, _ in rows]), np.array([v for _, v in rows])
+
+
+def kendall(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    from scipy import stats
+
+    if len(x) < 3 or np.ptp(x) == 0:
+        return float("nan"), float("nan")
+    return float(stats.kendalltau(x, y).statistic), float(stats.spearmanr(x, y).statistic)
+
+
+def whole_space_tau(table: Path, acc: Any, synflow: str, notes: list[str]) -> list[dict[str, Any]]:
+    """Kendall tau (and Spearman rho) of the table's RMI, FLOPs, params (and synflow) against NB201 test accuracy
+    on each dataset over the table's rows (all 15,625 for a complete table); also RMI against FLOPs and params."""
+    idx, rmi = read_scores(table)
+    proxies = {"rmi (table)": rmi, "flops_M": acc.column("cifar10", "flops_M")[idx], "params_M": acc.column("cifar10", "params_M")[idx]}
+    if synflow == "all" or (synflow == "auto" and len(idx) <= 2000):
+        import _zero_cost
+
+        from lightning_nas.spaces.nb201.space import NB201Space, genotype_of_index
+
+        space, start = NB201Space(), time.perf_counter()
+        proxies["synflow_log"] = np.array([_zero_cost.synflow_of(space, genotype_of_index(int(i)), (3, 32, 32), 0) for i in idx])
+        notes.append(f"synflow (full-size C16/N5 net, float64, seed 0) on the table's {len(idx)} rows: {time.perf_counter() - start:.0f} s.")
+    else:
+        notes.append(f"synflow skipped ({synflow}): on the table's {len(idx)} rows it takes ~{len(idx) * 0.066 / 60:.0f} min on one "
+                     "thread (0.066 s per full-size arch measured); `--synflow all` computes it.")  # fmt: skip
+    rows = []
+    for ds in ("cifar10", *OTHER_DATASETS):
+        y = acc.column(ds, "test_acc")[idx]
+        for name, x in proxies.items():
+            ok = np.isfinite(x) & np.isfinite(y)
+            tau, rho = kendall(x[ok], y[ok])
+            rows.append({"proxy": name, "against": f"{ds}.test_acc", "n": int(ok.sum()), "tau": tau, "rho": rho})
+    for other in ("flops_M", "params_M"):
+        ok = np.isfinite(proxies[other])
+        tau, rho = kendall(rmi[ok], proxies[other][ok])
+        rows.append({"proxy": "rmi (table)", "against": other, "n": int(ok.sum()), "tau": tau, "rho": rho})
+    return rows
+
+
+def table_hash(table: Path) -> str:
+    return hashlib.sha256(table.read_bytes()).hexdigest()
+
+
 def one_run(args: Any, prof: dict[str, Any], oracle: Any, metric: str, pct: float | None, budget: float, seed: int, handling: str) -> dict[str, Any]:
     from _search_runner import run_search
 
@@ -69,7 +239,10 @@ def one_run(args: Any, prof: dict[str, Any], oracle: Any, metric: str, pct: floa
     start = time.perf_counter()
     row: dict[str, Any] = {"metric": metric, "percentile": pct, "budget": budget, "seed": seed, "handling": handling}
     try:
-        genotype, res = run_search(seed, metric, budget, prof["population"], prof["generations"], handling, args.cache_path, prof["extra"])
+        if prof.get("table_base"):
+            genotype, res = table_search(prof["table_base"], seed, metric, budget, prof["population"], prof["generations"], handling)
+        else:
+            genotype, res = run_search(seed, metric, budget, prof["population"], prof["generations"], handling, args.cache_path, prof["extra"])
     except RejectionLimitReached as err:
         return row | {"error": str(err), "feasible": False}
     v = oracle.judge(genotype, budget)
@@ -78,6 +251,9 @@ def one_run(args: Any, prof: dict[str, Any], oracle: Any, metric: str, pct: floa
             "optimum": opt.accuracy, "optimum_index": opt.index, "regret_pp": v.regret_pp, "rmi": res["best"]["rmi"],
             "trained": res["bench_trained"], "persistent_cache_hits": res["bench_persistent_hits"],
             "samples_drawn": res["samples_drawn"], "wall_s": time.perf_counter() - start}  # fmt: skip
+    if prof.get("acc_table") is not None:  # the same arch's accuracy on the other NB201 datasets
+        for ds in OTHER_DATASETS:
+            row[f"{ds}_acc"] = float(prof["acc_table"].column(ds, "test_acc")[v.index])
     print(f"  {metric} p{pct} budget {budget:.4g} seed {seed} {handling}: acc {v.accuracy:.2f} (opt {opt.accuracy:.2f}, "
           f"regret {v.regret_pp:.2f} pp, feasible {v.feasible}), trained {row['trained']}, cache hits {row['persistent_cache_hits']}",
           file=sys.stderr)  # fmt: skip
@@ -85,10 +261,10 @@ def one_run(args: Any, prof: dict[str, Any], oracle: Any, metric: str, pct: floa
 
 
 def grid(args: Any, prof: dict[str, Any], table: Any, hw: Any, flops: np.ndarray) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    from lightning_nas.tables.oracle import NB201Oracle
+    from lightning_nas.tables.oracle import NB201Oracle, constrained_optimum
 
     runs, trivial = [], []
-    for device in prof["devices"]:
+    for device in [*prof["devices"], *prof.get("energy", ())]:
         oracle = NB201Oracle(table, "cifar10", hw.get("cifar10", device))
         for pct in prof["percentiles"]:
             budget = oracle.percentile_budget(pct)
@@ -96,6 +272,9 @@ def grid(args: Any, prof: dict[str, Any], table: Any, hw: Any, flops: np.ndarray
             pick = pickers(oracle, flops, budget)
             trivial.append({"metric": device, "percentile": pct, "budget": budget, "optimum": opt,
                             "max_flops_regret_pp": opt - pick["max_flops_acc"], "random_feasible_regret_pp": opt - pick["random_feasible_acc"]})  # fmt: skip
+            if prof.get("acc_table") is not None:  # the best accuracy on each other dataset under the same budget
+                for ds in OTHER_DATASETS:
+                    trivial[-1][f"{ds}_optimum"] = constrained_optimum(table.column(ds, "test_acc"), oracle.cost, budget).accuracy
             handlings = ["penalty"]
             if device in prof["rejection_devices"] and pct in prof["rejection_percentiles"]:
                 handlings.append("rejection")
@@ -129,14 +308,23 @@ def summarise(runs: list[dict[str, Any]], trivial: list[dict[str, Any]]) -> list
         mine = [r for r in runs if r["metric"] == t["metric"] and r["percentile"] == t["percentile"] and r["handling"] == "penalty"]
         rej = [r for r in runs if r["metric"] == t["metric"] and r["percentile"] == t["percentile"] and r["handling"] == "rejection"]
         regrets = np.array([r["regret_pp"] for r in mine])
-        row = {"device": t["metric"], "pct": t["percentile"], "budget": t["budget"], "optimum": t["optimum"],
+        row = {"device": t["metric"], "group": "energy" if t["metric"].endswith("_energy") else "latency",
+               "pct": t["percentile"], "budget": t["budget"], "optimum": t["optimum"],
                "found_acc_mean": float(np.mean([r["accuracy"] for r in mine])), "found_acc_std": float(np.std([r["accuracy"] for r in mine])),
                "regret_mean": float(regrets.mean()), "regret_std": float(regrets.std()),
                "feasible": float(np.mean([r["feasible"] for r in mine])), "seeds": len(mine),
-               "max_flops_regret": t["max_flops_regret_pp"], "random_feasible_regret": t["random_feasible_regret_pp"]}  # fmt: skip
+               "max_flops_regret": t["max_flops_regret_pp"], "random_feasible_regret": t["random_feasible_regret_pp"],
+               "beats_max_flops": bool(regrets.mean() < t["max_flops_regret_pp"]),
+               "beats_random_feasible": bool(regrets.mean() < t["random_feasible_regret_pp"])}  # fmt: skip
+        for ds in OTHER_DATASETS:
+            if f"{ds}_optimum" in t:
+                found = [r[f"{ds}_acc"] for r in mine]
+                row |= {f"{ds}_optimum": t[f"{ds}_optimum"], f"{ds}_acc_mean": float(np.mean(found)), f"{ds}_acc_std": float(np.std(found))}
         if rej:
             ok = [r for r in rej if "regret_pp" in r]
             row["rejection_regret_mean"] = float(np.mean([r["regret_pp"] for r in ok])) if ok else float("nan")
+            row["rejection_feasible"] = float(np.mean([r["feasible"] for r in rej]))
+            row["rejection_failed"] = len(rej) - len(ok)
             row["rejection_draws_mean"] = float(np.mean([r["samples_drawn"] for r in ok])) if ok else float("nan")
             row["penalty_draws_mean"] = float(np.mean([r["samples_drawn"] for r in mine]))
         out.append(row)
@@ -150,16 +338,59 @@ def plot(path: Any, summary: list[dict[str, Any]]) -> None:
     import matplotlib.pyplot as plt
 
     devices = list(dict.fromkeys(s["device"] for s in summary))
-    fig, axes = plt.subplots(1, len(devices), figsize=(5 * len(devices), 4), squeeze=False)
-    for ax, device in zip(axes[0], devices, strict=True):
+    ncols = min(3, len(devices))
+    nrows = -(-len(devices) // ncols)
+    fig, grid_axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 4 * nrows), squeeze=False)
+    for ax in grid_axes.flat[len(devices) :]:
+        ax.set_visible(False)
+    for ax, device in zip(grid_axes.flat, devices, strict=False):
         rows = [s for s in summary if s["device"] == device]
         b = [s["budget"] for s in rows]
         ax.plot(b, [s["optimum"] for s in rows], "k--", label="constrained optimum")
         ax.errorbar(b, [s["found_acc_mean"] for s in rows], yerr=[s["found_acc_std"] for s in rows], fmt="o-", capsize=3, label="HW-EvRSNAS (mean ± std)")
         ax.plot(b, [s["optimum"] - s["max_flops_regret"] for s in rows], "s:", label="max FLOPs under budget")
         ax.plot(b, [s["optimum"] - s["random_feasible_regret"] for s in rows], "^:", label="random feasible (mean)")
-        ax.set(xlabel=f"budget ({device}, ms)", ylabel="CIFAR-10 test accuracy (%)", title=device)
+        unit = "mJ" if device.endswith("_energy") else "ms"
+        ax.set(xlabel=f"budget ({device}, {unit})", ylabel="CIFAR-10 test accuracy (%)", title=device)
         ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_regret(path: Any, summary: list[dict[str, Any]]) -> None:
+    """Regret per setting (device x budget percentile; Fig. 2h style): the search's mean ± std over seeds beside
+    the max-FLOPs and random-feasible pickers (and rejection where it ran); symlog y, a star where the search's
+    mean beats the max-FLOPs picker."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = np.arange(len(summary))
+    has_rej = any("rejection_regret_mean" in s for s in summary)
+    series = [("search (penalty), mean ± std", "regret_mean", "regret_std"), ("max FLOPs under budget", "max_flops_regret", None),
+              ("random feasible (mean)", "random_feasible_regret", None)]  # fmt: skip
+    if has_rej:
+        series.insert(1, ("search (rejection), mean", "rejection_regret_mean", None))
+    width = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(summary) + 2), 4.5))
+    for k, (label, key, err) in enumerate(series):
+        y = [float(s.get(key, np.nan)) for s in summary]
+        yerr = [float(s[err]) for s in summary] if err else None
+        ax.bar(x + (k - (len(series) - 1) / 2) * width, y, width, yerr=yerr, capsize=2, label=label)
+    for i, s in enumerate(summary):
+        if s.get("beats_max_flops"):
+            ax.annotate("*", (i, 0), ha="center", va="bottom", fontsize=12)
+    energy = [i for i, s in enumerate(summary) if s.get("group") == "energy"]
+    if energy and energy[0] > 0:
+        ax.axvline(energy[0] - 0.5, color="gray", lw=0.8, ls="--")
+    ax.set_xticks(x, [f"{s['device'].replace('_latency', '').replace('_energy', ' E')} p{s['pct']}" for s in summary],
+                  rotation=60, ha="right", fontsize=7)  # fmt: skip
+    ax.set_yscale("symlog", linthresh=0.1)
+    ax.axhline(0.3, color="k", lw=0.6, ls=":", label="0.3 pp goal")
+    ax.set(ylabel="regret vs constrained optimum (pp, CIFAR-10)", title="regret per setting (* search mean beats max-FLOPs)")
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -169,57 +400,98 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", choices=tuple(PROFILES), default="small")
+    p.add_argument("--table", default=None, help="a table of scores NAME.csv.gz (with NAME.json): required by --profile table")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--cache_path", default=None, help="persistent cache file (default: the user's cache dir)")
     p.add_argument("--out", default=None, help="results folder (default: benchmarks/results/search_quality)")
     p.add_argument("--population", type=int, default=None, help="override the profile's population")
     p.add_argument("--generations", type=int, default=None, help="override the profile's generations")
     p.add_argument("--devices", nargs="+", default=None, choices=DEVICES, help="override the profile's devices")
+    p.add_argument("--seeds", nargs="+", type=int, default=None,
+                   help="override the profile's seeds (the table profile: 0-9 to report, 100-109 to choose settings on)")
+    p.add_argument("--energy", nargs="*", default=None, help="override the table profile's energy metrics (none: skip them)")
+    p.add_argument("--no_rejection", action="store_true", help="skip the rejection runs")
     p.add_argument("--no_flops", action="store_true", help="skip the FLOPs-constrained runs")
+    p.add_argument("--synflow", choices=("auto", "all", "skip"), default="auto",
+                   help="table profile: synflow's whole-space tau (auto: only for a table of <= 2000 rows, ~17 min for all 15,625)")
+    p.add_argument("--search_args", nargs=argparse.REMAINDER, default=[],
+                   help="table profile: more config overrides for every search (last option; e.g. --reference.cache_dir DIR)")
     args = p.parse_args(argv)
+    if args.profile == "table" and not args.table:
+        p.error("--profile table needs --table NAME.csv.gz")
+    if args.table and args.profile != "table":
+        p.error("--table is for --profile table")
     require_shared()
     set_threads(args.threads)
     from lightning_nas.tables.hw_nas_bench import HWNASBenchTable
     from lightning_nas.tables.nb201_accuracy import NB201AccuracyTable
 
     prof = dict(PROFILES[args.profile])
-    for key in ("population", "generations", "devices"):
-        if getattr(args, key):
-            prof[key] = getattr(args, key)
+    for key in ("population", "generations", "devices", "seeds", "energy"):
+        if getattr(args, key) is not None:
+            prof[key] = tuple(getattr(args, key)) if isinstance(getattr(args, key), list) else getattr(args, key)
+    if args.no_rejection:
+        prof["rejection_devices"] = ()
     start = time.perf_counter()
+    out = out_dir("search_quality", args.profile, args.out)
     table, hw = NB201AccuracyTable.load(ACC_TABLE), HWNASBenchTable.load(HW_TABLE)
     flops = table.column("cifar10", "flops_M")
+    taus: list[dict[str, Any]] = []
+    notes: list[str] = []
+    if args.profile == "table":
+        table_path = Path(args.table).expanduser().resolve()
+        prof["table_base"] = table_base(table_path, out, list(args.search_args))
+        prof["acc_table"] = table
+        taus = whole_space_tau(table_path, table, args.synflow, notes)
+        write_csv(out / "tau.csv", taus)
+        print(md_table(taus), file=sys.stderr)
     runs, trivial = grid(args, prof, table, hw, flops)
     fruns = [] if args.no_flops else flops_runs(args, prof, table, hw, flops)
     summary = summarise(runs, trivial)
 
-    out = out_dir("search_quality", args.profile, args.out)
     write_csv(out / "runs.csv", runs + fruns)
     write_csv(out / "summary.csv", summary)
     plot(out / "search_quality.png", summary)
-    penalty = [r for r in runs if r["handling"] == "penalty"]
+    plot_regret(out / "search_quality_regret.png", summary)
+    penalty = [r for r in runs if r["handling"] == "penalty" and not r["metric"].endswith("_energy")]
     mean_regret = float(np.mean([r["regret_pp"] for r in penalty]))
     feasible = float(np.mean([r["feasible"] for r in penalty]))
+    latency = [s for s in summary if s["group"] == "latency"]
+    beats = sum(s["beats_max_flops"] for s in latency)
     trained = sum(r.get("trained", 0) for r in runs + fruns)
     hits = sum(r.get("persistent_cache_hits", 0) for r in runs + fruns)
     wall = time.perf_counter() - start
-    write_provenance(out, argv, {"profile": args.profile, **prof, "accuracy": "NB201 cifar10 test_acc (200 epochs)",
+    public = {k: v for k, v in prof.items() if k not in ("acc_table", "table_base")}
+    extra: dict[str, Any] = {}
+    if args.profile == "table":
+        extra = {"table": str(table_path), "table_sha256": table_hash(table_path), "search_argv": prof["table_base"],
+                 "ga_seed": "the GA's RNG seed; scores are the table's (its seed)", "notes": notes}  # fmt: skip
+    write_provenance(out, argv, {"profile": args.profile, **public, **extra, "accuracy": "NB201 cifar10 test_acc (200 epochs)",
                                  "trained": trained, "persistent_cache_hits": hits, "wall_seconds": wall})  # fmt: skip
     flops_md = ""
     if fruns:
         cols = ["seed", "budget", "arch_str", "accuracy", "regret_pp", "feasible"] + [f"{d}_pctile" for d in DEVICES]
         flops_md = "## FLOPs-constrained search (median FLOPs): latency percentile on every device\n\n" + md_table([{k: r.get(k) for k in cols} for r in fruns])
+    tau_md = ""
+    if taus:
+        tau_md = "## Whole-space Kendall tau (the table's rows) against NB201 test accuracy\n\n" + md_table(taus) + "\n" + " ".join(notes) + "\n\n"
+    energy = [s for s in summary if s["group"] == "energy"]
+    source = f"scores from the table `{args.table}` (nothing trained), " if args.profile == "table" else ""
     report = (
         f"# search_quality ({args.profile})\n\nCIFAR-10, NB201 test accuracy; budgets = percentiles of each device's "
-        f"HW-NAS-Bench cost; population {prof['population']} x {prof['generations']} generations, seeds {list(prof['seeds'])}. "
+        f"HW-NAS-Bench cost; {source}population {prof['population']} x {prof['generations']} generations, seeds {list(prof['seeds'])}. "
         f"{trained} candidates trained, {hits} persistent-cache hits, {wall:.0f} s.\n\n"
-        f"Latency-budget penalty runs: `mean_regret_pp={mean_regret:.4f} feasible={feasible:.4f}`.\n\n"
+        f"Latency-budget penalty runs: `mean_regret_pp={mean_regret:.4f} feasible={feasible:.4f}`; the search's mean beats "
+        f"the max-FLOPs picker on {beats} of {len(latency)} latency settings.\n\n{tau_md}"
         f"## Per device and budget (regret in pp)\n\n"
-        f"{md_table(summary)}\n{flops_md}\n## All runs\n\n{md_table(runs)}\n![](search_quality.png)\n"
+        f"{md_table(latency)}\n"
+        + (f"## Energy budgets (reported separately)\n\n{md_table(energy)}\n" if energy else "")
+        + f"{flops_md}\n## All runs\n\n{md_table(runs)}\n![](search_quality.png)\n![](search_quality_regret.png)\n"
     )
     (out / "README.md").write_text(report)
     print(report)
-    print(f"mean_regret_pp={mean_regret:.4f} feasible={feasible:.4f}")
+    last = f"mean_regret_pp={mean_regret:.4f} feasible={feasible:.4f}"
+    print(last + (f" beats_max_flops={beats}/{len(latency)}" if args.profile == "table" else ""))
     return 0
 
 
