@@ -1,0 +1,563 @@
+"""Proxy fidelity study (issue 12, part 1): how well, and how reproducibly, each proxy setting ranks
+NAS-Bench-201 architectures, and which setting is the `fast` CPU profile.
+
+Sample. One fixed, seeded sample of `--sample` NB201 archs (default 300), stratified by FLOPs: the whole
+space (15 625 archs) is cut into 5 FLOPs quintiles by rank (CIFAR-10 FLOPs of the NB201 table, ties broken
+by NB201 index, so each quintile holds exactly 3 125 archs); the archs of each quintile are taken in the
+seeded order of `lightning_nas.precompute.sample_genotypes(space, None, --sample_seed)` and the sample
+interleaves the quintiles (Q1, Q2, ..., Q5, Q1, ...). Every prefix is therefore as balanced as it can be
+(5k archs: k per quintile), a smaller sample is a prefix of a larger one (same seed), and `--subsample M`
+(the first M of the sample, default 100) is stratified too; the expensive settings are scored on it.
+
+Settings. One base setting (`BASE`, changed with `--base key=value,...`: any config key) and settings that
+each change one factor of it (`SETTINGS`); a setting equal to the base (or to an earlier one) is skipped.
+Candidates are initialised with an init seed (`RMIEvaluator.seed`) while the probe batch is the one drawn
+with the run seed `--seed`, so the init seeds vary only the candidate's initialisation. A setting's score
+of an arch is the mean RMI over its `seeds` init seeds (replicate A: init seeds s0..s0+k-1); a second,
+independent scoring (replicate B: init seeds s0+k..s0+2k-1) measures its self-agreement. Scoring on a
+second, held-out batch instead of the probe batch is NOT covered: the proxy has no such option yet.
+
+Metrics (one summary row per setting, over the archs it scored):
+- tau_/rho_<dataset>: Kendall tau / Spearman rho of the score vs NB201 200-epoch test accuracy on cifar10,
+  cifar100, ImageNet16-120;
+- tau_q1..tau_q5: tau (cifar10) within each whole-space FLOPs quintile;
+- tau_<device>: tau (cifar10) among the archs whose HW-NAS-Bench latency on that device is at most the
+  device's median latency over all archs that have a value;
+- top10_precision: share of the top 10 % by score that are in the top 10 % by cifar10 accuracy (of these archs);
+- seconds_per_arch: mean over archs of the training+scoring seconds of one score (the sum over its init
+  seeds), as measured when the score was computed (stored in the cache, so a rerun reports the same);
+  table_hours: seconds_per_arch x `--table_archs` / `--table_workers` / 3600, the cost of the full table;
+- self_tau: tau between replicate A and replicate B (different init seeds); self_below_acc: self_tau <
+  tau_cifar10 (such a proxy cannot rank good cells); tau_threads (base only): tau between the base scored
+  at `--threads` and at `--thread_check` threads (init seed s0);
+- snr_top20: among the top 20 % of these archs by cifar10 accuracy, signal / noise where, with r_aA, r_aB
+  an arch's two replicate scores, signal = std over archs (ddof 1) of (r_aA + r_aB) / 2 and noise =
+  sqrt(mean over archs of var(r_aA, r_aB) (ddof 1)): how far apart good cells are vs how far a cell
+  moves between seeds (below ~1 the proxy cannot order the good cells);
+- tau_diff, diff_lo, diff_hi: tau(setting) - tau(best) vs cifar10 accuracy and its 95 % paired percentile
+  bootstrap interval (`--bootstrap` resamples of the archs both scored, seeded with `--bootstrap_seed`),
+  where the best is the setting with the highest tau_cifar10 among those scored on the whole sample.
+
+Profile rule: the `fast` profile is the setting with the fewest seconds_per_arch among those whose
+interval includes 0 or lies above it (tau not significantly below the best) and whose table_hours is at
+most `--max_table_hours`; when none fits that budget, the cheapest not significantly below the best (said
+so). Baselines on the same sample: FLOPs, params, synflow (`_zero_cost`), with tau_diff vs the best too.
+
+Every score goes through the persistent cache (the score key covers init seed, thread count and every
+setting), stored as it is computed: an interrupted study loses nothing, and a rerun is look-ups.
+Candidates are scored by the search's backends (`--workers 2`: local worker processes).
+
+Cost (an estimate, not a measurement of the study: 5 archs per setting timed at 1 thread on a loaded 2-core
+machine): seconds per arch ~11 (base: C8/N1, 100 steps, probe 64), ~1.3 (steps10), ~3.5 (steps30), ~3.7
+(res16), ~6.6 (probe32), ~37 (C16N2), C16N5 not timed (guess ~2.5x C16N2). With two replicates per setting,
+init seeds 0-5 of the base, the 2-thread check and C16N5 on 100 archs, the default study is ~24 core-hours
+(~12 h with `--workers 2` on 2 quiet cores); `--settings` runs it in parts, each resumable from the cache.
+
+    python benchmarks/proxy_fidelity.py --threads 1                       # the full study (see Cost)
+    python benchmarks/proxy_fidelity.py --settings base,steps10 --sample 50 --threads 1 --out /tmp/pf
+
+Outputs (`benchmarks/results/proxy_fidelity/` or `--out`): scores.csv (setting, replicate, seed, threads,
+index, arch, rmi, seconds, cached), archs.csv (the sample: quintile, FLOPs, params, synflow, accuracies,
+latencies), summary.csv / summary.json, README.md, command.txt, config.json, versions.json. The last line
+is `fast_profile=<setting> kendall_tau=<tau_cifar10>`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import _common as common
+import numpy as np
+from proxy_quality import DATASETS, correlations
+
+BASE: dict[str, str] = {
+    "space.C": "8", "space.N": "1", "proxy.steps": "100", "proxy.lr": "0.1", "data.resolution": "32",
+    "proxy.score_bn_mode": "train", "probe.batch_size": "64",
+}  # fmt: skip
+QUINTILES = 5
+NOT_COVERED = (
+    "scoring on a second, held-out batch (vs on the probe batch): the proxy has no option for it yet",
+)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One factor changed from the base: `changes` (config key -> value), `seeds` init seeds averaged into
+    one score, `subsample`: scored on the first `--subsample` archs only (expensive)."""
+
+    name: str
+    changes: dict[str, str] = field(default_factory=dict)
+    seeds: int = 1
+    subsample: bool = False
+
+    def describe(self, base: dict[str, str]) -> str:
+        parts = [f"{k} {base.get(k, '-')}->{v}" for k, v in self.changes.items() if base.get(k) != v]
+        if self.seeds > 1:
+            parts.append(f"mean of {self.seeds} init seeds")
+        return ", ".join(parts) or "base"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("base"),
+    Setting("steps10", {"proxy.steps": "10"}),
+    Setting("steps30", {"proxy.steps": "30"}),
+    Setting("steps100", {"proxy.steps": "100"}),
+    Setting("lr0.1", {"proxy.lr": "0.1"}),
+    Setting("lr0.01", {"proxy.lr": "0.01"}),
+    Setting("seeds2", seeds=2),
+    Setting("seeds3", seeds=3),
+    Setting("C8N1", {"space.C": "8", "space.N": "1"}),
+    Setting("C16N2", {"space.C": "16", "space.N": "2"}),
+    Setting("C16N5", {"space.C": "16", "space.N": "5"}, subsample=True),
+    Setting("res32", {"data.resolution": "32"}),
+    Setting("res16", {"data.resolution": "16"}),
+    Setting("bn_train", {"proxy.score_bn_mode": "train"}),
+    Setting("bn_eval", {"proxy.score_bn_mode": "eval"}),
+    Setting("probe64", {"probe.batch_size": "64"}),
+    Setting("probe32", {"probe.batch_size": "32"}),
+)
+
+
+# ---------------------------------------------------------------- pure parts (unit-tested)
+
+
+def flops_quintiles(flops: np.ndarray) -> np.ndarray:
+    """Quintile (0..4) of every arch by FLOPs rank (stable: ties by index), equal counts (+-1)."""
+    if not np.all(np.isfinite(flops)):
+        raise ValueError("FLOPs must be known for every arch of the space")
+    ranks = np.empty(len(flops), dtype=np.int64)
+    ranks[np.argsort(flops, kind="stable")] = np.arange(len(flops))
+    return ranks * QUINTILES // len(flops)
+
+
+def stratified_order(order: list[int], quintile: np.ndarray, n: int) -> list[int]:
+    """The first `n` of `order` (arch indices) regrouped by quintile and interleaved Q1, Q2, ..., Q5, Q1, ...
+    (a quintile that runs out is skipped): every prefix is as balanced as it can be."""
+    groups: list[list[int]] = [[] for _ in range(QUINTILES)]
+    for i in order:
+        groups[int(quintile[i])].append(i)
+    out: list[int] = []
+    for k in range(max(map(len, groups))):
+        out += [g[k] for g in groups if k < len(g)]
+        if len(out) >= n:
+            break
+    return out[:n]
+
+
+def tau(x: np.ndarray, y: np.ndarray) -> float:
+    """Kendall tau over the pairs where both are finite (NaN when fewer than 3 or x is constant)."""
+    m = np.isfinite(x) & np.isfinite(y)
+    return correlations(x[m], y[m])[0]
+
+
+def paired_bootstrap(
+    a: np.ndarray, b: np.ndarray, y: np.ndarray, resamples: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float, float]:
+    """tau(a, y) - tau(b, y) and its percentile bootstrap interval, resampling the archs (the same
+    resample for a and b: paired). Returns (point, lo, hi)."""
+    point = tau(a, y) - tau(b, y)
+    if np.array_equal(a, b, equal_nan=True):
+        return 0.0, 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(resamples)
+    for r in range(resamples):
+        i = rng.integers(0, len(y), len(y))
+        diffs[r] = tau(a[i], y[i]) - tau(b[i], y[i])
+    alpha = (1 - level) / 2 * 100
+    lo, hi = np.nanpercentile(diffs, [alpha, 100 - alpha]) if np.isfinite(diffs).any() else (np.nan, np.nan)
+    return float(point), float(lo), float(hi)
+
+
+def choose_profile(rows: list[dict[str, Any]], max_table_hours: float | None = None) -> tuple[dict[str, Any] | None, str]:
+    """The cheapest row (seconds_per_arch; ties: higher tau_cifar10) not significantly below the best
+    (diff_hi >= 0) with table_hours <= max_table_hours; else the cheapest not below the best. Returns the
+    row (None when no row qualifies) and why it was chosen."""
+    ok = [r for r in rows if np.isfinite(r.get("diff_hi", np.nan)) and r["diff_hi"] >= 0 and np.isfinite(r["seconds_per_arch"])]
+    if not ok:
+        return None, "no setting has a bootstrap interval and a time"
+    fits = [r for r in ok if max_table_hours is None or r["table_hours"] <= max_table_hours]
+    pool = fits or ok
+    best = min(pool, key=lambda r: (r["seconds_per_arch"], -r["tau_cifar10"]))
+    why = "cheapest setting whose tau is not significantly below the best's"
+    if max_table_hours is not None:
+        why += f" and whose full table fits {max_table_hours:g} h" if fits else f" (none fits {max_table_hours:g} h)"
+    return best, why
+
+
+def snr(rep_a: np.ndarray, rep_b: np.ndarray) -> float:
+    """signal (std over archs of the replicate mean) / noise (root mean within-arch variance)."""
+    m = np.isfinite(rep_a) & np.isfinite(rep_b)
+    if m.sum() < 2:
+        return float("nan")
+    pair = np.stack([rep_a[m], rep_b[m]])
+    signal = float(np.std(pair.mean(axis=0), ddof=1))
+    noise = float(np.sqrt(np.mean(np.var(pair, axis=0, ddof=1))))
+    return signal / noise if noise > 0 else float("inf")
+
+
+def top_precision(score: np.ndarray, acc: np.ndarray, share: float = 0.1) -> float:
+    m = np.isfinite(score) & np.isfinite(acc)
+    score, acc = score[m], acc[m]
+    k = max(1, round(share * len(score)))
+    return len(set(np.argsort(-score, kind="stable")[:k]) & set(np.argsort(-acc, kind="stable")[:k])) / k
+
+
+def setting_metrics(score: np.ndarray, rep_b: np.ndarray, arch: dict[str, np.ndarray], device_median: dict[str, float]) -> dict[str, Any]:
+    """Every metric of one score vector over the sample's archs (`arch`: columns of those archs)."""
+    row: dict[str, Any] = {}
+    for ds in DATASETS:
+        m = np.isfinite(score) & np.isfinite(arch[ds])
+        row[f"tau_{ds}"], row[f"rho_{ds}"] = correlations(score[m], arch[ds][m])
+    acc = arch["cifar10"]
+    for q in range(QUINTILES):
+        sel = arch["quintile"] == q
+        row[f"tau_q{q + 1}"] = tau(score[sel], acc[sel])
+    for dev in common.DEVICES:
+        sel = arch[dev] <= device_median[dev]
+        row[f"tau_{dev}"] = tau(score[sel], acc[sel])
+    row["top10_precision"] = top_precision(score, acc)
+    row["self_tau"] = tau(score, rep_b)
+    row["self_below_acc"] = bool(row["self_tau"] < row["tau_cifar10"])
+    top = acc >= np.quantile(acc, 0.8)
+    row["snr_top20"] = snr(score[top], rep_b[top])
+    return row
+
+
+# ---------------------------------------------------------------- scoring through the cache
+
+
+@dataclass
+class Study:
+    """How scores are computed: probe seed, cache, per-candidate threads, backend; the probe batches and
+    reference features built so far (one per data/probe/reference setting: settings that change only the
+    proxy or the proxy network share them) and the scorings already gathered in this run."""
+
+    seed: int
+    cache_path: str | None
+    threads: int
+    backend: str
+    workers: int
+    progress: bool = True
+    trained: int = 0
+    looked_up: int = 0
+    problems: dict[tuple[str, ...], Any] = field(default_factory=dict)
+    scorers: dict[str, Any] = field(default_factory=dict)
+    memo: dict[tuple[Any, ...], tuple[list[Any], list[bool]]] = field(default_factory=dict)
+
+    def problem(self, overrides: tuple[str, ...]) -> Any:
+        from _common import base_overrides
+
+        from lightning_nas.config import parse_config
+        from lightning_nas.pipeline import build_problem
+
+        if overrides not in self.problems:
+            execution = ["--search.backend", self.backend, "--search.workers", str(self.workers)]
+            cfg, _ = parse_config(base_overrides(self.seed, self.cache_path, [*overrides, *execution]))
+            self.problems[overrides] = build_problem(cfg, check_budgets=False)
+        return self.problems[overrides]
+
+    def scorer(self, overrides: tuple[str, ...], init_seed: int, threads: int) -> Any:
+        """The scorer of this setting: the probe batch of `seed` and the reference's features on it, and a
+        candidate evaluator with this setting's proxy network and proxy options, init seed and threads."""
+        from lightning_nas.pipeline import build_scorer
+        from lightning_nas.rmi.evaluator import RMIEvaluator
+
+        problem = self.problem(overrides)
+        c = problem.cfg
+        key = repr((c.seed, c.data, c.probe, c.reference))
+        if key not in self.scorers:
+            self.scorers[key] = build_scorer(problem)
+        shared = self.scorers[key]
+        ev = shared.evaluator
+        evaluator = RMIEvaluator(problem.space, shared.probe, ev.reference_features, c.proxy, init_seed, threads=threads)
+        return dataclasses.replace(shared, evaluator=evaluator)
+
+    def score(self, overrides: tuple[str, ...], init_seed: int, threads: int, genotypes: list[Any]) -> tuple[list[Any], list[bool]]:
+        """ProxyResults (None where a candidate failed) of `genotypes` at this setting, init seed and
+        thread count, and whether each was a cache look-up: cached ones are looked up, the rest scored by
+        the backend and stored as each arrives."""
+        memo_key = (overrides, init_seed, threads)
+        have, cached = self.memo.get(memo_key, ([], []))
+        if len(have) >= len(genotypes):
+            return have[: len(genotypes)], cached[: len(genotypes)]
+        from lightning_nas.backends import build_backend
+        from lightning_nas.precompute import precompute
+        from lightning_nas.rmi.cache import open_run_cache
+
+        problem = self.problem(overrides)
+        scorer = self.scorer(overrides, init_seed, threads)
+        space = problem.space
+        cache = open_run_cache(problem.cfg, scorer, space, required=True)
+        assert cache is not None
+        try:
+            keys = [space.key(g) for g in genotypes]
+            done = cache.cache.keys(cache.space, cache.shash)
+            cached = [k in done for k in keys]
+            if not all(cached):
+                backend = build_backend(problem.cfg)
+                try:
+                    backend.start(scorer.evaluator)
+                    precompute(cache, backend, keys, genotypes, progress=self.progress)
+                finally:
+                    backend.close()
+            self.trained += cached.count(False)
+            self.looked_up += cached.count(True)
+            results = [cache.lookup(k) for k in keys]
+        finally:
+            cache.cache.close()
+        self.memo[memo_key] = (results, cached)
+        return results, cached
+
+
+def score_rows(setting: str, replicate: str, seed: int, threads: int, cols: dict[str, np.ndarray], arch_strs: list[str],
+               results: list[Any], cached: list[bool]) -> list[dict[str, Any]]:  # fmt: skip
+    """Rows of scores.csv for one scoring (rmi and seconds NaN where the candidate failed)."""
+    return [
+        {"setting": setting, "replicate": replicate, "seed": seed, "threads": threads, "index": int(cols["index"][j]),
+         "arch": arch_strs[j], "rmi": r.rmi if r else np.nan, "seconds": r.seconds if r else np.nan, "cached": c}
+        for j, (r, c) in enumerate(zip(results, cached, strict=True))
+    ]  # fmt: skip
+
+
+def values(results: list[Any], what: str = "rmi") -> np.ndarray:
+    return np.array([getattr(r, what) if r else np.nan for r in results])
+
+
+def overrides_of(config: dict[str, str]) -> tuple[str, ...]:
+    return tuple(a for k in sorted(config) for a in (f"--{k}", config[k]))
+
+
+def parse_base(text: str | None) -> dict[str, str]:
+    base = dict(BASE)
+    for item in filter(None, (text or "").split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SystemExit(f"error: --base takes key=value[,key=value...], got {item!r}")
+        base[key.strip().removeprefix("--")] = value.strip()
+    return base
+
+
+def pick_settings(names: str | None, base: dict[str, str]) -> tuple[list[Setting], list[str]]:
+    """The settings to run (by name, default all), dropping any whose config and seeds equal an earlier
+    one's (most often the base); returns them and a note per dropped one."""
+    by_name = {s.name: s for s in SETTINGS}
+    wanted = [n.strip() for n in names.split(",") if n.strip()] if names else list(by_name)
+    unknown = [n for n in wanted if n not in by_name]
+    if unknown:
+        raise SystemExit(f"error: unknown setting(s) {', '.join(unknown)}; valid: {', '.join(by_name)}")
+    chosen, seen, notes = [], {}, []
+    for s in (by_name[n] for n in wanted):
+        ident = (overrides_of(base | s.changes), s.seeds, s.subsample)
+        if ident in seen:
+            notes.append(f"{s.name} = {seen[ident]} (same settings): not run again")
+            continue
+        seen[ident] = s.name
+        chosen.append(s)
+    return chosen, notes
+
+
+# ---------------------------------------------------------------- the study
+
+
+def sample_archs(space: Any, acc_table: Any, hw: Any, n: int, sample_seed: int) -> dict[str, np.ndarray]:
+    """The stratified sample's columns: index, quintile, flops, params, accuracies, latencies."""
+    from lightning_nas.precompute import sample_genotypes
+    from lightning_nas.spaces.nb201.space import nb201_index
+
+    flops_all = acc_table.column("cifar10", "flops_M")
+    quintile = flops_quintiles(flops_all)
+    order = [nb201_index(g) for g in sample_genotypes(space, None, sample_seed)]
+    idx = np.array(stratified_order(order, quintile, n))
+    cols: dict[str, np.ndarray] = {"index": idx, "quintile": quintile[idx], "flops_M": flops_all[idx]}
+    cols["params_M"] = acc_table.column("cifar10", "params_M")[idx]
+    for ds in DATASETS:
+        cols[ds] = acc_table.column(ds, "test_acc")[idx]
+    for dev in common.DEVICES:
+        cols[dev] = hw.get("cifar10", dev)[idx]
+    return cols
+
+
+def subset(cols: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    return {k: v[:n] for k, v in cols.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sample", type=int, default=300, help="archs in the stratified sample")
+    p.add_argument("--subsample", type=int, default=100, help="the first M of the sample, for the expensive settings")
+    p.add_argument("--sample_seed", type=int, default=0)
+    p.add_argument("--settings", default=None, help=f"comma-separated, default all: {','.join(s.name for s in SETTINGS)}")
+    p.add_argument("--base", default=None, help="base setting overrides key=value,... (default " + ",".join(f"{k}={v}" for k, v in BASE.items()) + ")")
+    p.add_argument("--seed", type=int, default=0, help="run seed: the probe batch (and the reference's BN batch)")
+    p.add_argument("--init_seed", type=int, default=0, help="first init seed (replicate A starts here)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads per candidate")
+    p.add_argument("--thread_check", type=int, default=2, help="also score the base at this many threads (0: no)")
+    p.add_argument("--workers", type=int, default=1, help="candidates scored at once (>1: the local backend)")
+    p.add_argument("--backend", choices=("serial", "local", "ray"), default=None, help="default serial, local with --workers > 1")
+    p.add_argument("--bootstrap", type=int, default=1000, help="paired bootstrap resamples")
+    p.add_argument("--bootstrap_seed", type=int, default=0)
+    p.add_argument("--table_archs", type=int, default=15625, help="archs in the full table (for table_hours)")
+    p.add_argument("--table_workers", type=int, default=2, help="workers building the full table (for table_hours)")
+    p.add_argument("--max_table_hours", type=float, default=4.0, help="the fast profile's full table must fit this")
+    p.add_argument("--no_synflow", action="store_true", help="leave out the synflow baseline")
+    p.add_argument("--cache", "--cache_path", dest="cache", default=None, help="persistent cache file (default: the user's)")
+    p.add_argument("--out", default=None, help="results folder (default: benchmarks/results/proxy_fidelity)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = p.parse_args(argv)
+    if args.sample < 5 or args.subsample < 1:
+        raise SystemExit("error: --sample must be >= 5 and --subsample >= 1")
+    if args.thread_check == args.threads:
+        raise SystemExit("error: --thread_check must differ from --threads (0 to skip it)")
+    common.require_shared()
+    common.set_threads(args.threads)
+    from _zero_cost import synflow_of
+
+    from lightning_nas.spaces.nb201.space import genotype_of_index, to_arch_str
+    from lightning_nas.tables.hw_nas_bench import HWNASBenchTable
+    from lightning_nas.tables.nb201_accuracy import NB201AccuracyTable
+
+    start = time.perf_counter()
+    base = parse_base(args.base)
+    settings, notes = pick_settings(args.settings, base)
+    backend = args.backend or ("local" if args.workers > 1 else "serial")
+    study = Study(args.seed, args.cache, args.threads, backend, args.workers, progress=not args.quiet)
+    acc_table, hw = NB201AccuracyTable.load(common.ACC_TABLE), HWNASBenchTable.load(common.HW_TABLE)
+    base_space = study.problem(overrides_of(base)).space
+    cols = sample_archs(base_space, acc_table, hw, args.sample, args.sample_seed)
+    n_sub = min(args.subsample, args.sample)
+    genotypes = [genotype_of_index(int(i)) for i in cols["index"]]
+    arch_strs = [to_arch_str(g) for g in genotypes]
+    device_median = {dev: float(np.nanmedian(hw.get("cifar10", dev))) for dev in common.DEVICES}
+    for note in notes:
+        print(f"proxy_fidelity: {note}", file=sys.stderr)
+
+    scores: list[dict[str, Any]] = []
+    summary: list[dict[str, Any]] = []
+    vectors: dict[str, np.ndarray] = {}
+    for s in settings:
+        n = n_sub if s.subsample else args.sample
+        overrides = overrides_of(base | s.changes)
+        reps, seconds = [], np.zeros(n)
+        for rep, seeds in (("A", range(s.seeds)), ("B", range(s.seeds, 2 * s.seeds))):
+            per_seed = []
+            for k in seeds:
+                results, cached = study.score(overrides, args.init_seed + k, args.threads, genotypes[:n])
+                scores += score_rows(s.name, rep, args.init_seed + k, args.threads, cols, arch_strs, results, cached)
+                per_seed.append(values(results))
+                if rep == "A":
+                    seconds += values(results, "seconds")
+            reps.append(np.mean(per_seed, axis=0))
+        row: dict[str, Any] = {"setting": s.name, "changes": s.describe(base), "n": n, "seeds": s.seeds}
+        row["seconds_per_arch"] = float(np.nanmean(seconds))
+        row["table_hours"] = row["seconds_per_arch"] * args.table_archs / args.table_workers / 3600
+        row |= setting_metrics(reps[0], reps[1], subset(cols, n), device_median)
+        if s.name == "base" and args.thread_check:
+            first, _ = study.score(overrides, args.init_seed, args.threads, genotypes[:n])
+            other, cached = study.score(overrides, args.init_seed, args.thread_check, genotypes[:n])
+            row["tau_threads"] = tau(values(first), values(other))
+            scores += score_rows(s.name, "threads", args.init_seed, args.thread_check, cols, arch_strs, other, cached)
+        vectors[s.name] = reps[0]
+        summary.append(row)
+
+    # baselines on the same sample
+    baseline_cols = {"flops": cols["flops_M"], "params": cols["params_M"]}
+    if not args.no_synflow:
+        baseline_cols["synflow"] = np.array([synflow_of(base_space, g, (3, 32, 32), args.seed) for g in genotypes])
+    baselines = []
+    for name, column in baseline_cols.items():
+        row = {"setting": f"baseline:{name}", "changes": "training-free baseline", "n": args.sample}
+        metrics = setting_metrics(column, column, cols, device_median)
+        for k in ("self_tau", "self_below_acc", "snr_top20"):  # deterministic: no replicate to compare
+            metrics.pop(k)
+        baselines.append(row | metrics)
+        vectors[row["setting"]] = column
+
+    # paired bootstrap against the best full-sample setting
+    full = [r for r in summary if r["n"] == args.sample and np.isfinite(r["tau_cifar10"])]
+    best = max(full, key=lambda r: r["tau_cifar10"]) if full else None
+    for i, row in enumerate(summary + baselines):
+        if best is None:
+            row["tau_diff"] = row["diff_lo"] = row["diff_hi"] = np.nan
+            continue
+        n = row["n"]
+        point, lo, hi = paired_bootstrap(vectors[row["setting"]][:n], vectors[best["setting"]][:n], cols["cifar10"][:n],
+                                         args.bootstrap, args.bootstrap_seed + i)  # fmt: skip
+        row["tau_diff"], row["diff_lo"], row["diff_hi"] = point, lo, hi
+    profile, why = choose_profile(summary, args.max_table_hours)
+
+    out = common.out_dir("proxy_fidelity", "small", args.out)
+    archs = [{"index": int(cols["index"][j]), "arch": arch_strs[j], "quintile": int(cols["quintile"][j]) + 1}
+             | {k: float(v[j]) for k, v in cols.items() if k not in ("index", "quintile")}
+             | ({"synflow_log": float(baseline_cols["synflow"][j])} if "synflow" in baseline_cols else {})
+             for j in range(args.sample)]  # fmt: skip
+    common.write_csv(out / "archs.csv", archs)
+    common.write_csv(out / "scores.csv", scores)
+    common.write_csv(out / "summary.csv", summary + baselines)
+    wall = time.perf_counter() - start
+    record = {
+        "settings": summary, "baselines": baselines, "best": best["setting"] if best else None,
+        "profile": profile["setting"] if profile else None, "profile_rule": why, "not_covered": list(NOT_COVERED),
+        "skipped_settings": notes, "trained": study.trained, "looked_up": study.looked_up, "wall_seconds": wall,
+        "device_median_latency_ms": device_median,
+    }  # fmt: skip
+    (out / "summary.json").write_text(json.dumps(record, indent=2, default=_json_default) + "\n")
+    config = {
+        "sample": args.sample, "subsample": n_sub, "sample_seed": args.sample_seed, "seed": args.seed,
+        "init_seed": args.init_seed, "threads": args.threads, "thread_check": args.thread_check, "backend": backend,
+        "workers": args.workers, "base": base, "settings": [dataclasses.asdict(s) for s in settings],
+        "bootstrap": args.bootstrap, "bootstrap_seed": args.bootstrap_seed, "table_archs": args.table_archs,
+        "table_workers": args.table_workers, "max_table_hours": args.max_table_hours, "cache": args.cache,
+        "accuracy": "NB201 test_acc (200 epochs)", "reference": "ResNet-20 (shared checkpoint)", "data": "CIFAR-10 JPEGs",
+    }  # fmt: skip
+    common.write_provenance(out, argv, config)
+    report = readme(summary, baselines, best, profile, why, notes, config, study, wall)
+    (out / "README.md").write_text(report)
+    print(report)
+    if profile is None:
+        print("fast_profile=none kendall_tau=nan")
+    else:
+        print(f"fast_profile={profile['setting']} kendall_tau={profile['tau_cifar10']:.4f}")
+    return 0
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    return str(v)
+
+
+def readme(summary: list[dict[str, Any]], baselines: list[dict[str, Any]], best: dict[str, Any] | None, profile: dict[str, Any] | None,
+           why: str, notes: list[str], config: dict[str, Any], study: Study, wall: float) -> str:  # fmt: skip
+    main_cols = ("setting", "changes", "n", "seconds_per_arch", "table_hours", "tau_cifar10", "rho_cifar10", "tau_cifar100",
+                 "tau_ImageNet16-120", "top10_precision", "self_tau", "tau_threads", "snr_top20", "tau_diff", "diff_lo", "diff_hi")  # fmt: skip
+    band_cols = ("setting", *(f"tau_q{q + 1}" for q in range(QUINTILES)), *(f"tau_{d}" for d in common.DEVICES))
+    rows = summary + baselines
+    base = ", ".join(f"{k} {v}" for k, v in config["base"].items())
+    chosen = (f"**fast profile: {profile['setting']}** ({profile['changes']}; tau {profile['tau_cifar10']:.3f}, "
+              f"{profile['seconds_per_arch']:.2f} s per arch, full table ~{profile['table_hours']:.1f} h): {why}."
+              if profile else f"No profile chosen: {why}.")  # fmt: skip
+    return (
+        f"# proxy_fidelity\n\nRMI on CIFAR-10 JPEGs against the shared ResNet-20, {config['sample']} NB201 archs stratified by "
+        f"FLOPs quintile (sample seed {config['sample_seed']}; expensive settings on the first {config['subsample']}), "
+        f"probe seed {config['seed']}, {config['threads']} thread(s) per candidate, {config['backend']} backend x "
+        f"{config['workers']}. Base: {base}. Accuracy: NB201 200-epoch test accuracy. {study.trained} scorings trained, "
+        f"{study.looked_up} cache look-ups, {wall:.0f} s.\n\n"
+        f"tau_diff: tau(setting) - tau(best = {best['setting'] if best else '-'}) vs CIFAR-10 accuracy, 95 % paired "
+        f"bootstrap interval [diff_lo, diff_hi] ({config['bootstrap']} resamples). self_tau: replicate A vs B (other init "
+        f"seeds); tau_threads: base at {config['threads']} vs {config['thread_check']} threads.\n\n"
+        f"{common.md_table([{k: r.get(k, '') for k in main_cols} for r in rows])}\n"
+        f"## tau (CIFAR-10) within FLOPs quintiles and under each device's median latency\n\n"
+        f"{common.md_table([{k: r.get(k, '') for k in band_cols} for r in rows])}\n{chosen}\n\n"
+        "Not covered: " + "; ".join(NOT_COVERED) + ".\n"
+        + "".join(f"\nSkipped: {n}." for n in notes) + "\n"
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,148 @@
+"""benchmarks/proxy_fidelity.py: its pure parts (stratified sample, paired bootstrap, profile rule,
+signal-to-noise) and a tiny study end to end (8 archs, 2 settings of 3 steps, a small CIFAR-10 tree),
+run twice: the second run is served from the persistent cache."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lightning_nas.precompute import sample_genotypes
+from lightning_nas.spaces.nb201.space import NB201Space, nb201_index
+from lightning_nas.tables.nb201_csv import N_ARCHS
+from tests.conftest import REPO, shared_file
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import proxy_fidelity as pf  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def _order(seed: int) -> list[int]:
+    return [nb201_index(g) for g in sample_genotypes(NB201Space(C=4, N=1), None, seed)]
+
+
+def test_stratified_sample_is_equal_per_quintile_and_seeded() -> None:
+    flops = np.array([float((i * 7919) % 1000) for i in range(N_ARCHS)])  # ties on purpose
+    quintile = pf.flops_quintiles(flops)
+    assert np.bincount(quintile).tolist() == [N_ARCHS // 5] * 5
+    assert all(flops[quintile == q].max() <= flops[quintile == q + 1].min() for q in range(4))
+    a, b, other = pf.stratified_order(_order(0), quintile, 50), pf.stratified_order(_order(0), quintile, 50), pf.stratified_order(_order(1), quintile, 50)
+    assert a == b and a != other and len(set(a)) == 50
+    assert np.bincount(quintile[a]).tolist() == [10] * 5
+    assert quintile[a[:5]].tolist() == [0, 1, 2, 3, 4]  # interleaved: every prefix is balanced
+    assert pf.stratified_order(_order(0), quintile, 20) == a[:20]  # a smaller sample is a prefix
+    with pytest.raises(ValueError):
+        pf.flops_quintiles(np.array([1.0, np.nan, 2.0, 3.0, 4.0]))
+
+
+def test_paired_bootstrap_on_known_answers() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=200)
+    assert pf.paired_bootstrap(y, y.copy(), y, 100) == (0.0, 0.0, 0.0)  # a setting against itself
+    point, lo, hi = pf.paired_bootstrap(y, -y, y, 100)  # tau 1 vs tau -1 in every resample
+    assert point == pytest.approx(2.0) and lo == pytest.approx(2.0) and hi == pytest.approx(2.0)
+    noisy = y + rng.normal(scale=2.0, size=200)
+    point, lo, hi = pf.paired_bootstrap(noisy, y, y, 300, seed=1)  # clearly worse than perfect
+    assert lo <= point <= hi < 0
+    point, lo, hi = pf.paired_bootstrap(y + rng.normal(scale=0.3, size=200), y + rng.normal(scale=0.3, size=200), y, 300)
+    assert lo < 0 < hi and lo <= point <= hi  # two equally noisy scores: no significant difference
+    assert pf.paired_bootstrap(y, y + 1.0, y, 50, seed=3) == pf.paired_bootstrap(y, y + 1.0, y, 50, seed=3)
+
+
+def test_profile_rule_picks_the_cheapest_not_significantly_worse() -> None:
+    rows = [
+        {"setting": "best", "seconds_per_arch": 5.0, "table_hours": 10.0, "tau_cifar10": 0.7, "diff_lo": 0.0, "diff_hi": 0.0},
+        {"setting": "ok", "seconds_per_arch": 1.0, "table_hours": 2.0, "tau_cifar10": 0.65, "diff_lo": -0.1, "diff_hi": 0.02},
+        {"setting": "cheap_bad", "seconds_per_arch": 0.2, "table_hours": 0.4, "tau_cifar10": 0.4, "diff_lo": -0.4, "diff_hi": -0.2},
+        {"setting": "ok_slow", "seconds_per_arch": 3.0, "table_hours": 6.0, "tau_cifar10": 0.69, "diff_lo": -0.05, "diff_hi": 0.03},
+    ]
+    assert pf.choose_profile(rows, 4.0)[0]["setting"] == "ok"
+    assert pf.choose_profile(rows, None)[0]["setting"] == "ok"
+    row, why = pf.choose_profile(rows, 1.0)  # nothing fits 1 h: the cheapest that is not worse, said so
+    assert row["setting"] == "ok" and "none fits" in why
+    assert pf.choose_profile(rows[:1] + rows[2:3], 4.0)[0]["setting"] == "best"
+    assert pf.choose_profile([], 4.0)[0] is None
+
+
+def test_signal_to_noise_and_top_precision() -> None:
+    a = np.array([1.0, 2.0, 3.0, 4.0])
+    assert pf.snr(a, a) == math.inf
+    d = np.array([0.1, -0.1, 0.1, -0.1])  # each arch moves by 0.1 between seeds: var (ddof 1) 0.1**2 / 2
+    assert pf.snr(a, a + d) == pytest.approx(np.std(a + d / 2, ddof=1) / np.sqrt(0.1**2 / 2))
+    assert pf.top_precision(np.arange(20.0), np.arange(20.0)) == 1.0
+    assert pf.top_precision(-np.arange(20.0), np.arange(20.0)) == 0.0
+
+
+def test_settings_skip_duplicates_of_the_base() -> None:
+    settings, notes = pf.pick_settings(None, pf.BASE)
+    names = [s.name for s in settings]
+    assert "steps100" not in names and "lr0.1" not in names and {"base", "steps10", "C16N5", "seeds3"} <= set(names)
+    assert any(n.startswith("steps100 = base") for n in notes)
+    with pytest.raises(SystemExit):
+        pf.pick_settings("base,nope", pf.BASE)
+
+
+def _small_tree(root: Path, per_class: int = 40) -> Path:
+    """A CIFAR-10 image tree of `per_class` train and 4 test images per class (links into the full one)."""
+    from _common import cifar_root
+
+    full = cifar_root()
+    for split, n in (("train", per_class), ("test", 4)):
+        for cls in sorted(p.name for p in (full / split).iterdir()):
+            (root / split / cls).mkdir(parents=True)
+            for f in sorted((full / split / cls).iterdir())[:n]:
+                (root / split / cls / f.name).symlink_to(f)
+    return root
+
+
+def test_tiny_study_end_to_end_and_rerun_from_cache(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shared_file("cifar10", "cifar10-jpg.tar.gz")
+    shared_file("nas-bench-201", "nb201_accuracy_cost.csv.gz")
+    shared_file("hw-nas-bench", "nb201_hw_metrics.csv.gz")
+    shared_file("reference", "resnet20-12fca82f.th")
+    tree = _small_tree(tmp_path / "cifar")
+    base = f"proxy.steps=3,space.C=4,space.N=1,data.resolution=16,probe.batch_size=16,probe.pool=64,data.root={tree}"
+    out = tmp_path / "out"
+    argv = ["--sample", "8", "--subsample", "5", "--settings", "base,lr0.01", "--base", base, "--threads", "1",
+            "--bootstrap", "100", "--cache", str(tmp_path / "c.sqlite"), "--out", str(out), "--quiet"]  # fmt: skip
+    assert pf.main(argv) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    first = json.loads((out / "summary.json").read_text())
+    assert first["trained"] == 8 * 5 and first["looked_up"] == 0  # 2 settings x 2 replicates + 2 threads
+
+    with open(out / "scores.csv") as f:
+        scores = list(csv.DictReader(f))
+    assert {"setting", "arch", "seed", "rmi", "seconds", "replicate", "threads", "cached"} <= set(scores[0])
+    assert len(scores) == 40 and {r["setting"] for r in scores} == {"base", "lr0.01"}
+    with open(out / "summary.csv") as f:
+        summary = list(csv.DictReader(f))
+    assert [r["setting"] for r in summary] == ["base", "lr0.01", "baseline:flops", "baseline:params", "baseline:synflow"]
+    for col in ("tau_cifar10", "rho_cifar10", "tau_cifar100", "tau_ImageNet16-120", "tau_q1", "tau_edgegpu_latency",
+                "top10_precision", "seconds_per_arch", "self_tau", "snr_top20", "tau_diff", "diff_lo", "diff_hi"):  # fmt: skip
+        assert col in summary[0], col
+    for r in summary:
+        for k in ("tau_cifar10", "tau_cifar100", "tau_ImageNet16-120", "tau_diff"):
+            assert -1.0 <= float(r[k]) <= 1.0 or (k == "tau_diff" and -2.0 <= float(r[k]) <= 2.0)
+        assert float(r["diff_lo"]) <= float(r["tau_diff"]) + 1e-12 and float(r["tau_diff"]) <= float(r["diff_hi"]) + 1e-12
+    assert summary[0]["tau_threads"] != "" and -1.0 <= float(summary[0]["tau_threads"]) <= 1.0
+    assert first["profile"] in ("base", "lr0.01") and last == f"fast_profile={first['profile']} kendall_tau=" + last.split("=")[-1]
+    archs = list(csv.DictReader(open(out / "archs.csv")))
+    assert len(archs) == 8 and {"index", "arch", "quintile", "flops_M", "cifar10", "synflow_log"} <= set(archs[0])
+    assert sorted(int(a["quintile"]) for a in archs[:5]) == [1, 2, 3, 4, 5]
+    assert {"README.md", "command.txt", "config.json", "versions.json"} <= {p.name for p in out.iterdir()}
+    assert "Not covered" in (out / "README.md").read_text() and "held-out" in (out / "README.md").read_text()
+
+    assert pf.main(argv) == 0  # the rerun: look-ups only, same numbers
+    again = json.loads((out / "summary.json").read_text())
+    assert again["trained"] == 0 and again["looked_up"] == 40
+    assert [r["tau_cifar10"] for r in again["settings"]] == [r["tau_cifar10"] for r in first["settings"]]
+    assert [r["seconds_per_arch"] for r in again["settings"]] == [r["seconds_per_arch"] for r in first["settings"]]
+    assert all(r["cached"] == "True" for r in csv.DictReader(open(out / "scores.csv")))
