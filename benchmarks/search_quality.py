@@ -19,7 +19,7 @@ reference) with `--proxy.table PATH`, so the provenance check passes and nothing
 settings), energy settings reported separately, rejection on the same settings and seeds, the FLOPs-
 constrained runs, and the whole-space Kendall tau of the table's scores, FLOPs and params against NB201
 accuracy. The table's scores were computed with one init seed (the table's `seed`); a search's seed here
-is its GA seed only (the RNG of selection, crossover and mutation), the score seed stays the table's.
+is its GA seed only (`search.seed`: selection, crossover, mutation), the score seed stays the table's.
 
 The last line is `mean_regret_pp=<value> feasible=<fraction>` over the latency penalty runs of the grid
 (with `beats_max_flops=<k>/<settings>` for the table profile)."""
@@ -27,14 +27,11 @@ The last line is `mean_regret_pp=<value> feasible=<fraction>` over the latency p
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
-import random
 import shutil
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -140,23 +137,6 @@ def table_base(table: Path, out: Path, search_args: list[str]) -> list[str]:
     return ["--config", str(path), "--proxy.table", str(table), *search_args]
 
 
-@contextlib.contextmanager
-def ga_seed(seed: int) -> Iterator[None]:
-    """The search's GA draws from random.Random(seed) while its config keeps the table's seed (the score seed,
-    part of the table's provenance): a table holds one scoring, the seeds vary the search only. Meanwhile no
-    per-generation checkpoint is written (the run folder is removed after, never resumed): rewriting every
-    record each generation is ~2/3 of a 20 x 100 search served by a table."""
-    import lightning_nas.search.engine as engine
-
-    real_random, real_save = engine.random, engine.checkpoint.save
-    engine.random = type("GASeed", (), {"Random": staticmethod(lambda _score_seed: random.Random(seed))})  # type: ignore[assignment]
-    engine.checkpoint.save = lambda *a, **k: None  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        engine.random, engine.checkpoint.save = real_random, real_save  # type: ignore[assignment]
-
-
 def table_search(base: list[str], seed: int, metric: str, budget: float, population: int, generations: int, handling: str) -> tuple[Any, dict[str, Any]]:
     """One search served by the table (in this process, no callbacks); its run folder is removed after."""
     import _search_runner
@@ -166,10 +146,11 @@ def table_search(base: list[str], seed: int, metric: str, budget: float, populat
     name = f"{metric}-{budget:.6g}-{seed}-{handling}"
     cfg, _ = parse_config([*base, "--cost.metric", metric, "--cost.budget", repr(float(budget)),
                            "--search.population", str(population), "--search.generations", str(generations),
-                           "--search.constraint_handling", handling, "--runs_root", str(_search_runner._RUNS),
+                           "--search.constraint_handling", handling, "--search.seed", str(seed),
+                           "--search.checkpoint_every", "0",  # rewriting every record each generation: 2/3 of the time
+                           "--runs_root", str(_search_runner._RUNS),
                            "--tb_logs", str(_search_runner._RUNS / "tb"), "--name", name])  # fmt: skip
-    with ga_seed(seed):
-        results = _search_runner.search_mod.Search(cfg, callbacks=[]).run()
+    results = _search_runner.search_mod.Search(cfg, callbacks=[]).run()
     run_dir = Path(results["run_dir"])
     entries = [json.loads(line) for line in (run_dir / "evaluations.jsonl").read_text().splitlines()]
     results["bench_trained"] = max(sum(bool(e.get("trained")) for e in entries), int(results.get("trained") or 0))

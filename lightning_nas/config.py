@@ -115,7 +115,14 @@ class GAConfig:
     the RMI and every cost in `cost` / `cost.extra`; budgets are optional, `null` for none, and where given
     act by constrained domination; elites and constraint_handling do not apply, tournament_size does:
     crowded tournaments). hv_reference: NSGA-II's hypervolume reference point, the RMI then one value per
-    cost objective; empty = RMI 0 and 1.1 x the largest cost of the first generation, fixed from then on."""
+    cost objective; empty = RMI 0 and 1.1 x the largest cost of the first generation, fixed from then on.
+
+    seed: the GA's own RNG seed (selection, crossover, mutation); null = the run's `seed`, which also seeds
+    each candidate's initialisation (part of every score's key), so several GA seeds can share one set of
+    scores (a table, the cache). checkpoint_every: write checkpoint.json and evaluations.csv every this
+    many generations and after the last (1, the default; 0 = only after the last). Scores are appended
+    to evaluations.jsonl as they arrive whatever it is: a resume replays from them when the checkpoint
+    is older."""
 
     algorithm: str = "ga"
     hv_reference: list[float] = field(default_factory=list)
@@ -131,8 +138,12 @@ class GAConfig:
     backend: str = "serial"
     workers: int | str = "auto"
     threads_per_worker: int = 1
+    seed: int | None = None
+    checkpoint_every: int = 1
 
     def validate(self) -> None:
+        if self.checkpoint_every < 0:
+            raise ConfigError(f"search.checkpoint_every must be >= 0 (0: only after the last generation), got {self.checkpoint_every}")
         if not 2 <= self.population <= MAX_POPULATION:
             raise ConfigError(f"search.population must be in 2..{MAX_POPULATION}, got {self.population}")
         if self.generations < 1:

@@ -144,17 +144,23 @@ class Search:
             "seconds": time.perf_counter() - self._generation_start,
             **{k: record[k] for k in ("front_size", "feasible_front", "hypervolume") if k in record},
         }
-        checkpoint.save(
-            self.run_dir,
-            self.space,
-            state,
-            self.records.rows,
-            self.stopwatch.seconds(),
-            identity(self.cfg),
-        )
-        self.records.write_csv()
+        if self._checkpoint_due(state.generation):
+            checkpoint.save(
+                self.run_dir,
+                self.space,
+                state,
+                self.records.rows,
+                self.stopwatch.seconds(),
+                identity(self.cfg),
+            )
+            self.records.write_csv()
         for cb in self.callbacks:
             cb.on_generation_end(self, gen, summary)
+
+    def _checkpoint_due(self, finished: int) -> bool:
+        """After `finished` generations: every `search.checkpoint_every` of them, and after the last."""
+        every = self.cfg.search.checkpoint_every
+        return finished >= self.cfg.search.generations or (every > 0 and finished % every == 0)
 
     # ---- the run -------------------------------------------------------------------------------
     def _resume_state(self) -> GAState | None:
@@ -231,7 +237,8 @@ class Search:
         self.scorer = CandidateScorer(self.space, backend, self.records, persistent)
         for cb in self.callbacks:
             cb.on_search_start(self)
-        rng = random.Random(self.cfg.seed)
+        ga_seed = self.cfg.search.seed
+        rng = random.Random(self.cfg.seed if ga_seed is None else ga_seed)
         if self.cfg.search.algorithm == "nsga2":
             reference = self.cfg.search.hv_reference or None
             nsga2 = NSGA2(self.space, self.cfg.search, self.evaluate_population, self._on_generation, reference)

@@ -1,8 +1,8 @@
 """What may change when a run is resumed. A resumed run must give the same results as one that was
 never stopped, so only keys that cannot change a score, a cost or the GA's choices may differ from the
 recorded config: how candidates are executed (backend, workers, Ray), where TensorBoard writes, the
-persistent cache, fine-tuning (it runs after the search) and `search.generations` (a run stopped or
-finished at generation g continues exactly as a longer run would). The thread count per candidate
+persistent cache, fine-tuning (it runs after the search), how often it checkpoints and
+`search.generations` (a run stopped or finished at generation g continues exactly as a longer run would). The thread count per candidate
 must stay the same: scores depend on it.
 
 `identity(cfg)` is everything else, flattened to dotted keys; the checkpoint stores it, and a resume
@@ -23,6 +23,7 @@ from lightning_nas.errors import ConfigError
 
 SAFE_ON_RESUME = (
     "search.generations",
+    "search.checkpoint_every",
     "search.backend",
     "search.workers",
     "search.threads_per_worker",
