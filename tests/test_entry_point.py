@@ -83,9 +83,8 @@ def test_prog_names_the_entry_only_while_a_command_runs_through_it():
     "name, argv",
     [
         ("pick", ["/nonexistent/run", "--budget", "5"]),
-        ("search", ["--search.population", "1"]),
-        ("score", ["--arch", "not-an-arch"]),
         ("report", ["/nonexistent/run"]),
+        ("latency", ["validate", "--lut", "/nonexistent/table.json"]),
     ],
 )
 def test_errors_and_exit_codes_are_the_modules(name, argv):

@@ -9,8 +9,6 @@ import csv
 import gzip
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +19,7 @@ from lightning_nas.rmi.cache import EvalCache, parts_hash
 from lightning_nas.search.engine import Search
 from lightning_nas.spaces.nb201.space import NB201Space
 from lightning_nas.tables.rmi_table import provenance_path, read_table
-from tests.conftest import REPO, tiny_overrides
+from tests.conftest import tiny_overrides
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -143,14 +141,25 @@ def test_a_damaged_table_is_one_line(exported, tmp_path, damage, message):
         _search(argv, tmp_path, "--proxy.table", str(copy))
 
 
-def test_the_cli_answers_bad_tables_in_one_line(tmp_path):
-    out = subprocess.run(
-        [sys.executable, "-m", "lightning_nas.search", *tiny_overrides(tmp_path), "--proxy.table", str(tmp_path / "none.csv.gz")],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert out.returncode == 2 and out.stderr.strip() == f"error: proxy.table (a table of scores) not found: {tmp_path / 'none.csv.gz'}"
-    out = subprocess.run(
-        [sys.executable, "-m", "lightning_nas.precompute", *tiny_overrides(tmp_path), "--export_table", str(tmp_path / "t.parquet")],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert out.returncode == 2 and "a table of scores is a .csv.gz or .csv file" in out.stderr
+def test_the_clis_answer_bad_tables_in_one_line(tmp_path, capsys):
+    from lightning_nas.search.cli import main as search
+
+    with pytest.raises(SystemExit) as stop:
+        search([*tiny_overrides(tmp_path), "--proxy.table", str(tmp_path / "none.csv.gz")])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip() == f"error: proxy.table (a table of scores) not found: {tmp_path / 'none.csv.gz'}"
+    with pytest.raises(SystemExit) as stop:
+        precompute([*tiny_overrides(tmp_path), "--export_table", str(tmp_path / "t.parquet")])
+    assert stop.value.code == 2 and "a table of scores is a .csv.gz or .csv file" in capsys.readouterr().err
+
+
+def test_a_table_is_read_once_per_version_of_its_files(exported, tmp_path):
+    path, _ = exported
+    copy = tmp_path / path.name
+    copy.write_bytes(path.read_bytes())
+    provenance_path(copy).write_text(provenance_path(path).read_text())
+    first = read_table(copy)
+    assert read_table(copy) is first  # cached
+    prov = json.loads(provenance_path(copy).read_text())
+    provenance_path(copy).write_text(json.dumps({**prov, "note": "rewritten"}))
+    assert read_table(copy).provenance.get("note") == "rewritten"  # a new version of the file is read again

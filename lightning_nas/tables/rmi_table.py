@@ -16,6 +16,7 @@ rounding only, and serving scores trains nothing."""
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import hashlib
 import io
@@ -120,9 +121,23 @@ def write_table(
 
 
 def read_table(path: str | Path) -> ScoreTable:
-    """The table and its provenance; a one-line ConfigError for a missing, damaged or foreign file."""
+    """The table and its provenance; a one-line ConfigError for a missing, damaged or foreign file. Read
+    once per version of the two files in a process (a benchmark runs hundreds of searches on one table)."""
     path = Path(path).expanduser()
     prov = provenance_path(path)
+    return _read(path, prov, _stamp(path), _stamp(prov))
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+@functools.lru_cache(maxsize=4)
+def _read(path: Path, prov: Path, _table_stamp: Any, _prov_stamp: Any) -> ScoreTable:
     try:
         provenance = json.loads(prov.read_text())
         if provenance.get("format") != FORMAT or "parts" not in provenance:
