@@ -20,6 +20,7 @@ from lightning_nas.search.engine import Search
 from lightning_nas.spaces.nb201.space import NB201Space
 from lightning_nas.tables.rmi_table import provenance_path, read_table
 from tests.conftest import tiny_overrides
+from tests.score_tables import full_table
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -53,32 +54,13 @@ def test_export_holds_the_cached_scores_and_the_score_hash_of_the_code(exported)
 
 
 def _full_table(exported: tuple[Path, list[str]], where: Path) -> Path:
-    """The exported table's provenance with a row for every NB201 arch (RMI made up from its index), so a
-    search can be served completely."""
-    path, _ = exported
-    space = NB201Space()
-    rows = [
-        {"key": space.key(g), "arch_index": i, "rmi": 1.0 + (i * 7919 % 15625) / 15625, "cka_0": 0.5, "cka_1": 0.5, "cka_2": 0.5}
-        for i, g in ((space.benchmark_fields(g)["nb201_index"], g) for g in space.enumerate())
-    ]
-    full = where / "rmi_full.csv.gz"
-    with gzip.open(full, "wt", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    prov = json.loads(provenance_path(path).read_text())
-    provenance_path(full).write_text(json.dumps({**prov, "rows": len(rows), "complete": True}))
-    return full
+    """Every NB201 arch, RMI made up from its index, with the exported table's provenance."""
+    return full_table(exported[0], where, lambda i: 1.0 + (i * 7919 % 15625) / 15625)
 
 
 def test_a_search_serves_every_score_from_the_table(exported, tmp_path):
     full = _full_table(exported, tmp_path)
-    _, argv = exported
-    cfg_argv = [*argv, "--proxy.table", str(full), "--run_dir", str(tmp_path / "run")]
-    from lightning_nas.config import parse_config
-
-    cfg, _ = parse_config(cfg_argv)
-    results = Search(cfg, callbacks=[]).run()
+    results = _search(exported[1], tmp_path, "--proxy.table", str(full))
     assert results["trained"] == 0 and results["evaluations"] == 8
     table = read_table(full)
     with open(tmp_path / "run" / "evaluations.csv") as f:
@@ -86,11 +68,11 @@ def test_a_search_serves_every_score_from_the_table(exported, tmp_path):
             assert float(row["rmi"]) == pytest.approx(table.scores[row["key"]].rmi, abs=0)
 
 
-def _search(argv: list[str], tmp_path: Path, *extra: str) -> None:
+def _search(argv: list[str], tmp_path: Path, *extra: str) -> dict:
     from lightning_nas.config import parse_config
 
     cfg, _ = parse_config([*argv, "--run_dir", str(tmp_path / "run"), *extra])
-    Search(cfg, callbacks=[]).run()
+    return Search(cfg, callbacks=[]).run()
 
 
 def test_a_table_from_other_settings_is_refused_naming_them(exported, tmp_path):

@@ -6,19 +6,16 @@ whole-space tau; and with a table whose RMI *is* the CIFAR-10 accuracy the GA fi
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lightning_nas.precompute import main as precompute
-from lightning_nas.spaces.nb201.space import NB201Space
-from lightning_nas.tables.rmi_table import provenance_path
 from tests.conftest import REPO, shared_file, tiny_overrides
+from tests.score_tables import full_table
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import search_quality  # noqa: E402
@@ -36,24 +33,6 @@ def exported(tmp_path_factory) -> tuple[Path, Path]:
     argv = [*tiny_overrides(tmp), "--cache.path", str(tmp / "cache.sqlite"), "--threads", "1"]
     assert precompute([*argv, "--limit", "2", "--export_table", str(tmp / "rmi_tiny.csv.gz")]) == 0
     return tmp / "rmi_tiny.csv.gz", tmp / "cache"
-
-
-def full_table(exported: Path, where: Path, rmi_of: Callable[[int], float]) -> Path:
-    """The exported table's provenance with a row for every NB201 arch, RMI = rmi_of(NB201 index)."""
-    space = NB201Space()
-    rows = [
-        {"key": space.key(g), "arch_str": space.benchmark_fields(g).get("arch_str", ""), "arch_index": i,
-         "rmi": repr(float(rmi_of(i))), "cka_0": 0.5}
-        for i, g in ((space.benchmark_fields(g)["nb201_index"], g) for g in space.enumerate())
-    ]  # fmt: skip
-    path = where / "rmi_full.csv.gz"
-    with gzip.open(path, "wt", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    prov = json.loads(provenance_path(exported).read_text())
-    provenance_path(path).write_text(json.dumps({**prov, "rows": len(rows), "complete": True}))
-    return path
 
 
 def run(table: Path, reference_dir: Path, out: Path, *extra: str) -> None:

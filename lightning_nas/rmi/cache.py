@@ -362,7 +362,7 @@ def open_run_cache(cfg: Any, scorer: Any, space: Any, required: bool = False) ->
 
     With `proxy.table` the scores come from that table instead (`lightning_nas.tables.rmi_table`), after
     checking it was computed under this run's settings."""
-    if getattr(cfg.proxy, "table", None):
+    if cfg.proxy.table:
         from lightning_nas.tables.rmi_table import open_table_scores
 
         return open_table_scores(cfg.proxy.table, space, run_score_parts(scorer, space))  # type: ignore[return-value]
