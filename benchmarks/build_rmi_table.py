@@ -119,18 +119,16 @@ def merge(tables: Path, profile: str, shards: int) -> dict[str, Any]:
     for table in found:
         for key, result in table.scores.items():
             scored[space.benchmark_fields(space.parse(key))["nb201_index"]] = result
-    genotypes, results, extra_rows = [], [], []
+    entries = []  # (NB201 index, score, its representative), every member of each scored class
     for members in classes(space, "nb201").values():
         rep = members[0]
-        if rep not in scored:
-            continue
-        for index in members:
+        if rep in scored:
             result = scored[rep]
-            copied = type(result)(rmi=result.rmi, cka=result.cka, losses={}, seconds=result.seconds if index == rep else 0.0)
-            genotypes.append(index)
-            results.append(copied)
-            extra_rows.append({"scored_as": rep})
-    order = sorted(range(len(genotypes)), key=lambda i: genotypes[i])
+            entries += [
+                (index, type(result)(rmi=result.rmi, cka=result.cka, losses={}, seconds=result.seconds if index == rep else 0.0), rep)
+                for index in members
+            ]
+    entries.sort(key=lambda e: e[0])
     first = found[0].provenance
     extra = {
         **{k: first[k] for k in ("reference", "config", "versions") if k in first},
@@ -139,11 +137,11 @@ def merge(tables: Path, profile: str, shards: int) -> dict[str, Any]:
         "shards": [{"shard": t.provenance.get("shard"), "rows": t.provenance["rows"], "wall_seconds": t.provenance.get("wall_seconds"),
                     "machine_cpus": t.provenance.get("versions", {}).get("cpus"), "created": t.provenance.get("created")} for t in found],
     }  # fmt: skip
-    by_index = genotypes_of(sorted(genotypes))
     path = tables / f"rmi_nb201_{profile}.csv.gz"
     return write_table(
-        path, space, by_index, [results[i] for i in order], first["parts"], extra, [extra_rows[i] for i in order]
-    )
+        path, space, genotypes_of([e[0] for e in entries]), [e[1] for e in entries], first["parts"], extra,
+        [{"scored_as": e[2]} for e in entries],
+    )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
