@@ -56,6 +56,10 @@ class ProxyConfig:
     candidates_per_gpu: candidates training at once on each GPU with accelerator gpu (the local backend
     runs that many workers per visible GPU; Ray gives each candidate 1/candidates_per_gpu of a GPU).
     A candidate's last-step losses and per-layer CKA come back with its score (the search logs them).
+    score_on: the batch the trained candidate is scored on: `probe` (the paper: the batch it trained on) or
+    `heldout` (opt-in, not in the paper: a second batch of probe.batch_size images, chosen like the probe
+    batch from a pool drawn with another seed and sharing no image with it; CKA there measures what
+    the candidate learned rather than what it memorised of the probe batch).
     table: a table of precomputed scores (`rmi_<space>_<profile>.csv.gz` with its provenance JSON beside
     it, written by `precompute --export_table`): every score is served from it and no candidate trains;
     refused, naming what differs, when the table was computed under other settings (null: train each)."""
@@ -66,6 +70,7 @@ class ProxyConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     score_bn_mode: str = "train"
+    score_on: str = "probe"
     accelerator: str = "cpu"
     candidates_per_gpu: int = 1
     table: str | None = None

@@ -16,7 +16,7 @@ from lightning_nas.data import ImageDataModule, build_datamodule
 from lightning_nas.errors import ConfigError
 from lightning_nas.reference.loader import build_reference
 from lightning_nas.rmi.evaluator import RMIEvaluator
-from lightning_nas.rmi.probe import ProbeBatch, reference_features, select_probe_batch
+from lightning_nas.rmi.probe import ProbeBatch, heldout_seed, reference_features, select_probe_batch
 from lightning_nas.settings import check_settings
 from lightning_nas.spaces import Genotype, SearchSpace, build_space
 
@@ -100,7 +100,13 @@ def build_scorer(problem: Problem) -> Scorer:
             f"the reference taps {len(feats)} layers ({', '.join(cfg.reference.taps)}) but the space taps "
             f"{len(taps)} ({', '.join(t.name for t in taps)}); give reference.taps with the same count"
         )
-    evaluator = RMIEvaluator(problem.space, probe, feats, cfg.proxy, cfg.seed, threads=threads_per_candidate(cfg))
+    heldout, heldout_feats = None, None
+    if cfg.proxy.score_on == "heldout":
+        exclude = frozenset(probe.indices)
+        heldout = select_probe_batch(dm.train_set(), dm.spec, reference, cfg.probe, heldout_seed(cfg.seed), cfg.reference.bn_mode, exclude)
+        heldout_feats = reference_features(reference, cfg.reference.taps, heldout.x, cfg.reference.bn_mode)
+    evaluator = RMIEvaluator(problem.space, probe, feats, cfg.proxy, cfg.seed, threads=threads_per_candidate(cfg),
+                             heldout=heldout, heldout_features=heldout_feats)  # fmt: skip
     info = {
         "reference": ref_info,
         "probe": {"digest": probe.digest(), "indices": probe.indices, "pool": cfg.probe.pool, "size": cfg.probe.batch_size},
@@ -109,6 +115,7 @@ def build_scorer(problem: Problem) -> Scorer:
             "candidate": [{"name": t.name, "shape": list(t.shape)} for t in taps],  # of one sampled genotype
         },
         "threads_per_candidate": evaluator.threads,
+        "heldout": None if heldout is None else {"digest": heldout.digest(), "indices": heldout.indices, "seed": heldout_seed(cfg.seed)},
         "accelerator": cfg.proxy.accelerator,
     }
     return Scorer(evaluator, probe, info)

@@ -21,6 +21,7 @@ def check_settings(cfg: RunConfig) -> None:
         check_path("proxy.table (a table of scores)", cfg.proxy.table)
     check_choice("reference.bn_mode", cfg.reference.bn_mode, ("train", "eval"))
     check_choice("proxy.score_bn_mode", cfg.proxy.score_bn_mode, ("train", "eval"))
+    check_choice("proxy.score_on", cfg.proxy.score_on, ("probe", "heldout"))
     if cfg.proxy.steps < 0 or not 0.0 <= cfg.proxy.beta <= 1.0:
         raise ConfigError(f"proxy.steps must be >= 0 and proxy.beta in [0, 1], got {cfg.proxy.steps} and {cfg.proxy.beta}")
     check_objectives(cfg)

@@ -84,8 +84,9 @@ def test_signal_to_noise_and_top_precision() -> None:
 def test_settings_skip_duplicates_of_the_base() -> None:
     settings, notes = pf.pick_settings(None, pf.BASE)
     names = [s.name for s in settings]
-    assert "steps100" not in names and "lr0.1" not in names and {"base", "steps10", "C16N5", "seeds3"} <= set(names)
-    assert any(n.startswith("steps100 = base") for n in notes)
+    assert "steps10" not in names and "lr0.1" not in names and "score_probe" not in names
+    assert {"base", "steps100", "C16N5", "seeds3", "score_heldout"} <= set(names)
+    assert any(n.startswith("steps10 = base") for n in notes) and any(n.startswith("score_probe = base") for n in notes)
     with pytest.raises(SystemExit):
         pf.pick_settings("base,nope", pf.BASE)
 
@@ -111,7 +112,7 @@ def test_tiny_study_end_to_end_and_rerun_from_cache(tmp_path: Path, capsys: pyte
     tree = _small_tree(tmp_path / "cifar")
     base = f"proxy.steps=3,space.C=4,space.N=1,data.resolution=16,probe.batch_size=16,probe.pool=64,data.root={tree}"
     out = tmp_path / "out"
-    argv = ["--sample", "8", "--subsample", "5", "--settings", "base,lr0.01", "--base", base, "--threads", "1",
+    argv = ["--sample", "8", "--subsample", "5", "--settings", "base,score_heldout", "--base", base, "--threads", "1",
             "--bootstrap", "100", "--cache", str(tmp_path / "c.sqlite"), "--out", str(out), "--quiet"]  # fmt: skip
     assert pf.main(argv) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
@@ -121,10 +122,10 @@ def test_tiny_study_end_to_end_and_rerun_from_cache(tmp_path: Path, capsys: pyte
     with open(out / "scores.csv") as f:
         scores = list(csv.DictReader(f))
     assert {"setting", "arch", "seed", "rmi", "seconds", "replicate", "threads", "cached"} <= set(scores[0])
-    assert len(scores) == 40 and {r["setting"] for r in scores} == {"base", "lr0.01"}
+    assert len(scores) == 40 and {r["setting"] for r in scores} == {"base", "score_heldout"}
     with open(out / "summary.csv") as f:
         summary = list(csv.DictReader(f))
-    assert [r["setting"] for r in summary] == ["base", "lr0.01", "baseline:flops", "baseline:params", "baseline:synflow"]
+    assert [r["setting"] for r in summary] == ["base", "score_heldout", "baseline:flops", "baseline:params", "baseline:synflow"]
     for col in ("tau_cifar10", "rho_cifar10", "tau_cifar100", "tau_ImageNet16-120", "tau_q1", "tau_edgegpu_latency",
                 "top10_precision", "seconds_per_arch", "self_tau", "snr_top20", "tau_diff", "diff_lo", "diff_hi"):  # fmt: skip
         assert col in summary[0], col
@@ -133,12 +134,14 @@ def test_tiny_study_end_to_end_and_rerun_from_cache(tmp_path: Path, capsys: pyte
             assert -1.0 <= float(r[k]) <= 1.0 or (k == "tau_diff" and -2.0 <= float(r[k]) <= 2.0)
         assert float(r["diff_lo"]) <= float(r["tau_diff"]) + 1e-12 and float(r["tau_diff"]) <= float(r["diff_hi"]) + 1e-12
     assert summary[0]["tau_threads"] != "" and -1.0 <= float(summary[0]["tau_threads"]) <= 1.0
-    assert first["profile"] in ("base", "lr0.01") and last == f"fast_profile={first['profile']} kendall_tau=" + last.split("=")[-1]
+    assert first["profile"] in ("base", "score_heldout") and last == f"fast_profile={first['profile']} kendall_tau=" + last.split("=")[-1]
     archs = list(csv.DictReader(open(out / "archs.csv")))
     assert len(archs) == 8 and {"index", "arch", "quintile", "flops_M", "cifar10", "synflow_log"} <= set(archs[0])
     assert sorted(int(a["quintile"]) for a in archs[:5]) == [1, 2, 3, 4, 5]
     assert {"README.md", "command.txt", "config.json", "versions.json"} <= {p.name for p in out.iterdir()}
-    assert "Not covered" in (out / "README.md").read_text() and "held-out" in (out / "README.md").read_text()
+    assert "| score_heldout | proxy.score_on probe->heldout |" in (out / "README.md").read_text()
+    rmi = {(r["setting"], r["arch"], r["seed"]): float(r["rmi"]) for r in scores}
+    assert any(rmi[("base", a, s)] != rmi[("score_heldout", a, s)] for _, a, s in rmi)  # scored on another batch
 
     assert pf.main(argv) == 0  # the rerun: look-ups only, same numbers
     again = json.loads((out / "summary.json").read_text())

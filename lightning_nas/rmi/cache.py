@@ -350,7 +350,10 @@ def run_score_parts(scorer: Any, space: Any) -> dict[str, Any]:
     """`score_parts` of the scores a run's scorer computes (its evaluator's threads and accelerator)."""
     ev = scorer.evaluator
     reference = scorer.info.get("reference")
-    return score_parts(space, ev.reference_features, scorer.probe.digest(), ev.cfg, ev.seed, reference, threads=ev.threads)
+    features, digest = ev.reference_features, scorer.probe.digest()
+    if ev.heldout is not None:  # scored on a second batch: it and the reference's features on it count too
+        features, digest = [*features, *ev.heldout_features], f"{digest}+{ev.heldout.digest()}"
+    return score_parts(space, features, digest, ev.cfg, ev.seed, reference, threads=ev.threads)
 
 
 def open_run_cache(cfg: Any, scorer: Any, space: Any, required: bool = False) -> RunCache | None:

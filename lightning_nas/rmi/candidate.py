@@ -36,11 +36,14 @@ class CandidateModule(L.LightningModule):
         self.beta, self.lr, self.momentum, self.weight_decay = beta, lr, momentum, weight_decay
         self.last_losses: dict[str, float] = {}
 
-    def cka_per_layer(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.reference_features[0].device != x.device:  # once, when the Trainer runs on an accelerator
-            self.reference_features = [r.to(x.device) for r in self.reference_features]
+    def cka_per_layer(self, x: torch.Tensor, reference: list[torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and per-layer CKA against `reference` (the reference's features on `x`; default: on the probe batch)."""
+        if reference is None:
+            if self.reference_features[0].device != x.device:  # once, when the Trainer runs on an accelerator
+                self.reference_features = [r.to(x.device) for r in self.reference_features]
+            reference = self.reference_features
         logits, feats = self.taps(x)
-        cka = torch.stack([linear_cka(r, f) for r, f in zip(self.reference_features, feats, strict=True)])
+        cka = torch.stack([linear_cka(r.to(x.device), f) for r, f in zip(reference, feats, strict=True)])
         return logits, cka
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _idx: int) -> torch.Tensor:
@@ -51,11 +54,12 @@ class CandidateModule(L.LightningModule):
         return loss
 
     @torch.no_grad()
-    def score(self, x: torch.Tensor, bn_mode: str = "train") -> torch.Tensor:
-        """Per-layer CKA of the (trained) network on the probe batch; RMI = its sum."""
+    def score(self, x: torch.Tensor, bn_mode: str = "train", reference: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Per-layer CKA of the (trained) network on `x` (the probe batch, or a held-out batch with the
+        reference's features on it as `reference`); RMI = its sum."""
         was_training = self.network.training
         self.network.train(bn_mode == "train")
-        _, cka = self.cka_per_layer(x)
+        _, cka = self.cka_per_layer(x, reference)
         self.network.train(was_training)
         return cka
 

@@ -1,6 +1,7 @@
 """The RMI performance estimator: train a candidate on the probe batch for `steps` steps with a
 Lightning Trainer (no logger, checkpointing, progress bar or summary; the batch served from memory),
-then score it: RMI = sum of CKA between its taps and the reference's on that batch."""
+then score it: RMI = sum of CKA between its taps and the reference's on that batch (or, with
+`proxy.score_on: heldout`, on a second, held-out batch)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,12 @@ def candidate_seed(seed: int, key: str) -> int:
 class RMIEvaluator:
     """Scores genotypes. `threads`: torch's CPU thread count while a candidate trains and is scored
     (default: the process's count when the evaluator is built); it is part of the score key (see
-    `lightning_nas.rmi.cache`), so the evaluator sets exactly that count for each candidate."""
+    `lightning_nas.rmi.cache`), so the evaluator sets exactly that count for each candidate.
+    `heldout`, `heldout_features`: the held-out batch and the reference's features on it, given exactly
+    when `cfg.score_on` is `heldout`."""
+
+    heldout: ProbeBatch | None = None  # class defaults: an evaluator pickled by an older version has neither
+    heldout_features: list[torch.Tensor] | None = None
 
     def __init__(
         self,
@@ -62,8 +68,13 @@ class RMIEvaluator:
         seed: int,
         threads: int | None = None,
         device_index: int | None = None,
+        heldout: ProbeBatch | None = None,
+        heldout_features: list[torch.Tensor] | None = None,
     ) -> None:
+        if (cfg.score_on == "heldout") != (heldout is not None and heldout_features is not None):
+            raise ValueError(f"proxy.score_on {cfg.score_on!r} needs a held-out batch and its features exactly when 'heldout'")
         self.space, self.probe, self.reference_features = space, probe, reference_features
+        self.heldout, self.heldout_features = heldout, heldout_features
         self.cfg, self.seed = cfg, seed
         self.threads = int(threads) if threads is not None else torch.get_num_threads()
         if self.threads < 1:
@@ -93,7 +104,10 @@ class RMIEvaluator:
                     devices = [self.device_index] if self.device_index is not None and c.accelerator != "cpu" else 1
                     trainer = silent_trainer(max_steps=c.steps, accelerator=c.accelerator, devices=devices)
                     fit(trainer, module, train_dataloaders=loader)  # Ctrl-C stays KeyboardInterrupt
-            cka = module.cpu().score(self.probe.x, c.score_bn_mode)
+            if self.heldout is not None:
+                cka = module.cpu().score(self.heldout.x, c.score_bn_mode, self.heldout_features)
+            else:
+                cka = module.cpu().score(self.probe.x, c.score_bn_mode)
         return ProxyResult(
             rmi=float(cka.sum()),
             cka=[float(v) for v in cka],

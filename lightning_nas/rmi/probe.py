@@ -39,15 +39,23 @@ def set_bn_mode(model: nn.Module, mode: str) -> nn.Module:
 
 @torch.no_grad()
 def select_probe_batch(
-    train_set: Dataset, spec: DataSpec, reference: nn.Module, cfg: ProbeConfig, seed: int, bn_mode: str = "train"
+    train_set: Dataset,
+    spec: DataSpec,
+    reference: nn.Module,
+    cfg: ProbeConfig,
+    seed: int,
+    bn_mode: str = "train",
+    exclude: frozenset[int] = frozenset(),
 ) -> ProbeBatch:
+    """The probe batch; `exclude`: training-set indices never drawn (the held-out batch excludes the probe's)."""
     n = len(train_set)  # type: ignore[arg-type]
     if not 0 < cfg.batch_size <= cfg.pool:
         raise ConfigError(f"probe.batch_size {cfg.batch_size} must be in 1..probe.pool ({cfg.pool})")
-    if cfg.pool > n:
-        raise ConfigError(f"probe.pool {cfg.pool} exceeds the {n} training images of {spec.name}")
+    if cfg.pool > n - len(exclude):
+        held = f" besides the {len(exclude)} of the probe batch" if exclude else ""
+        raise ConfigError(f"probe.pool {cfg.pool} exceeds the {n - len(exclude)} training images of {spec.name}{held}")
     gen = torch.Generator().manual_seed(seed)
-    drawn = torch.randperm(n, generator=gen)[: cfg.pool].tolist()
+    drawn = [i for i in torch.randperm(n, generator=gen).tolist() if i not in exclude][: cfg.pool]
     items = [train_set[i] for i in drawn]
     x = torch.stack([item[0] for item in items])
     y = torch.tensor([int(item[1]) for item in items])
@@ -57,6 +65,11 @@ def select_probe_batch(
     ce = F.cross_entropy(ref(x), y, reduction="none")
     keep = torch.argsort(ce, stable=True)[: cfg.batch_size]
     return ProbeBatch(x[keep].contiguous(), y[keep].contiguous(), [drawn[i] for i in keep.tolist()])
+
+
+def heldout_seed(seed: int) -> int:
+    """The seed of the held-out batch (`proxy.score_on: heldout`): another draw than the probe's."""
+    return int.from_bytes(hashlib.sha256(f"heldout:{seed}".encode()).digest()[:4], "little")
 
 
 @torch.no_grad()
