@@ -17,7 +17,7 @@ search: install
 	$(PY) -m lightning_nas.search
 
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 
 lint: install
 	$(VENV)/bin/ruff check lightning_nas callbacks tests benchmarks

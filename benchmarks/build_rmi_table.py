@@ -45,9 +45,10 @@ PROFILES: dict[str, list[str]] = {
 
 
 def profile_argv(profile: str, cache: str | None, extra: list[str]) -> list[str]:
-    if profile == "small":
-        return base_overrides(0, cache, extra)
-    return [*PROFILES[profile], *(["--cache.path", cache] if cache else []), *extra]
+    """The config overrides of a profile: `tiny` stands alone, the others change the small benchmark config."""
+    if profile == "tiny":
+        return [*PROFILES[profile], *(["--cache.path", cache] if cache else []), *extra]
+    return base_overrides(0, cache, [*PROFILES[profile], *extra])
 
 
 def representatives() -> list[int]:

@@ -127,7 +127,12 @@ class GAConfig:
     scores (a table, the cache). checkpoint_every: write checkpoint.json and evaluations.csv every this
     many generations and after the last (1, the default; 0 = only after the last). Scores are appended
     to evaluations.jsonl as they arrive whatever it is: a resume replays from them when the checkpoint
-    is older."""
+    is older.
+
+    capacity_weight: w in fitness = RMI + w * log10(FLOPs in MFLOPs) + penalty, a capacity tie-break (0,
+    the paper: off; opt-in, not in the paper). RMI saturates among good cells (CKA near 1), where the
+    larger network is usually the better one; the FLOPs are the space's own count (cost metric `flops`).
+    Only with algorithm ga. benchmarks/README.md ("Proxy fidelity") says how a value was chosen."""
 
     algorithm: str = "ga"
     hv_reference: list[float] = field(default_factory=list)
@@ -145,6 +150,7 @@ class GAConfig:
     threads_per_worker: int = 1
     seed: int | None = None
     checkpoint_every: int = 1
+    capacity_weight: float = 0.0
 
     def validate(self) -> None:
         if self.checkpoint_every < 0:
@@ -178,6 +184,10 @@ class GAConfig:
             raise ConfigError(f"search.workers must be an integer >= 1 or 'auto', got {self.workers!r}")
         if self.threads_per_worker < 1:
             raise ConfigError(f"search.threads_per_worker must be >= 1, got {self.threads_per_worker}")
+        if isinstance(self.capacity_weight, bool) or not math.isfinite(self.capacity_weight) or self.capacity_weight < 0:
+            raise ConfigError(f"search.capacity_weight must be a finite number >= 0 (0: off, the paper), got {self.capacity_weight!r}")
+        if self.capacity_weight and self.algorithm != "ga":
+            raise ConfigError("search.capacity_weight works with search.algorithm ga only (nsga2 keeps RMI and the costs apart); set it to 0")
 
 
 @dataclass

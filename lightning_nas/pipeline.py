@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lightning_nas.backends import check_execution, threads_per_candidate
-from lightning_nas.config import RunConfig
+from lightning_nas.config import ConstraintConfig, RunConfig
 from lightning_nas.costs import CostModel, build_cost_model, constraint_key
 from lightning_nas.costs.objective import Objective
 from lightning_nas.data import ImageDataModule, build_datamodule
@@ -17,6 +17,7 @@ from lightning_nas.errors import ConfigError
 from lightning_nas.reference.loader import build_reference
 from lightning_nas.rmi.evaluator import RMIEvaluator
 from lightning_nas.rmi.probe import ProbeBatch, heldout_seed, reference_features, select_probe_batch
+from lightning_nas.search.fitness import capacity_term
 from lightning_nas.settings import check_settings
 from lightning_nas.spaces import Genotype, SearchSpace, build_space
 
@@ -29,6 +30,7 @@ class Problem:
     datamodule: ImageDataModule
     space: SearchSpace
     objectives: list[Objective]
+    flops: CostModel | None = None  # the space's FLOPs, for search.capacity_weight > 0
 
     @property
     def cost_models(self) -> list[CostModel]:
@@ -42,6 +44,11 @@ class Problem:
     def costs(self, genotype: Genotype) -> list[float]:
         """The genotype's cost under every objective (cheap: run before any training)."""
         return [o.cost(genotype) for o in self.objectives]
+
+    def capacity(self, genotype: Genotype) -> float:
+        """The fitness's capacity term, search.capacity_weight * log10(MFLOPs) (0 when the weight is 0)."""
+        weight = self.cfg.search.capacity_weight
+        return capacity_term(weight, self.flops.cost(genotype)) if weight and self.flops is not None else 0.0
 
 
 @dataclass
@@ -72,7 +79,10 @@ def build_problem(cfg: RunConfig, check_budgets: bool = True) -> Problem:
                 )
         objectives.append(Objective(model, c.budget))
     check_hv_reference(cfg, objectives)
-    return Problem(cfg, dm, space, objectives)
+    flops = None
+    if cfg.search.capacity_weight:
+        flops = build_cost_model(ConstraintConfig(metric="flops", budget=None), space, d.name, dm.spec.resolution, dm.spec.in_channels)
+    return Problem(cfg, dm, space, objectives, flops)
 
 
 def check_hv_reference(cfg: RunConfig, objectives: list[Objective]) -> None:

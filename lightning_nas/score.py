@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         "losses": result.losses,
         "seconds": result.seconds,
         "costs": {m.name: {"value": c, "unit": m.unit, "budget": b} for m, c, b in zip(problem.cost_models, costs, problem.budgets, strict=True)},
-        "fitness": fitness(result.rmi, costs, problem.budgets, cfg.cost.normalized),
+        "fitness": fitness(result.rmi, costs, problem.budgets, cfg.cost.normalized, problem.capacity(genotype)),
         "feasible": feasible(costs, problem.budgets),
         "seed": cfg.seed,
         "proxy": {"steps": cfg.proxy.steps, "beta": cfg.proxy.beta, "C": cfg.space.C, "N": cfg.space.N},

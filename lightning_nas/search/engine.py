@@ -109,6 +109,7 @@ class Search:
     ) -> dict[str, Any]:
         entry = self.records.entries[key]
         rmi = entry["rmi"] if entry["rmi"] is not None else 0.0
+        capacity = self.problem.capacity(genotype)
         return {
             "generation": generation,
             "individual": i,
@@ -117,7 +118,8 @@ class Search:
             "rmi": entry["rmi"],
             **{f"cka_{j}": c for j, c in enumerate(entry["cka"] or [])},
             **{f"cost_{o.name}": c for o, c in zip(self.objectives, costs, strict=True)},
-            "fitness": fitness(rmi, costs, self.budgets, self.cfg.cost.normalized),
+            **({"capacity": capacity} if self.cfg.search.capacity_weight else {}),
+            "fitness": fitness(rmi, costs, self.budgets, self.cfg.cost.normalized, capacity),
             "feasible": feasible(costs, self.budgets),
             "seconds": entry["seconds"] if fresh else 0.0,
             "cache_hit": not fresh,

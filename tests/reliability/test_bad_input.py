@@ -190,6 +190,7 @@ CASES = [
     C("search", ["--proxy.weight_decay", "-1"], "proxy.weight_decay", id="proxy-weight-decay-negative"),
     C("search", ["--proxy.score_bn_mode", "frozen"], "proxy.score_bn_mode", id="proxy-bn-mode-unknown"),
     C("search", ["--proxy.score_on", "test"], "proxy.score_on", id="proxy-score-on-unknown"),
+    C("search", ["--search.capacity_weight", "-1"], "search.capacity_weight", id="search-capacity-weight-negative"),
     C("search", ["--proxy.accelerator", "tpu"], "proxy.accelerator", id="proxy-accelerator-tpu"),
     C("search", ["--proxy.accelerator", "mps"], "proxy.accelerator", id="proxy-accelerator-absent"),
     C("search", ["--proxy.candidates_per_gpu", "0"], "proxy.candidates_per_gpu", id="proxy-candidates-per-gpu-0"),
