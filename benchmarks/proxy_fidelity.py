@@ -29,7 +29,7 @@ Metrics (one summary row per setting, over the archs it scored):
   table_hours: seconds_per_arch x `--table_archs` / `--table_workers` / 3600, the cost of the full table;
 - self_tau: tau between replicate A and replicate B (different init seeds); self_below_acc: self_tau <
   tau_cifar10 (such a proxy cannot rank good cells); tau_threads (base only): tau between the base scored
-  at `--threads` and at `--thread_check` threads (init seed s0);
+  at `--threads` and at `--thread_check` threads (init seed s0), on the subsample;
 - snr_top20: among the top 20 % of these archs by cifar10 accuracy, signal / noise where, with r_aA, r_aB
   an arch's two replicate scores, signal = std over archs (ddof 1) of (r_aA + r_aB) / 2 and noise =
   sqrt(mean over archs of var(r_aA, r_aB) (ddof 1)): how far apart good cells are vs how far a cell
@@ -361,6 +361,43 @@ def pick_settings(names: str | None, base: dict[str, str]) -> tuple[list[Setting
     return chosen, notes
 
 
+# ---------------------------------------------------------------- the capacity tie-break (search.capacity_weight)
+
+
+def parse_weights(text: str) -> list[float]:
+    try:
+        weights = [float(w) for w in text.split(",") if w.strip()]
+    except ValueError:
+        raise SystemExit(f"error: --capacity_weights takes comma-separated numbers >= 0, got {text!r}") from None
+    if any(not np.isfinite(w) or w < 0 for w in weights):
+        raise SystemExit(f"error: --capacity_weights takes comma-separated numbers >= 0, got {text!r}")
+    return weights
+
+
+def capacity_rows(profile: dict[str, Any], replicates: dict[str, list[np.ndarray]], vectors: dict[str, np.ndarray], mflops: np.ndarray,
+                  weights: list[float], cols: dict[str, np.ndarray], device_median: dict[str, float], best: dict[str, Any] | None,
+                  args: Any) -> list[dict[str, Any]]:  # fmt: skip
+    """The fast profile's score + w * log10(MFLOPs) (the fitness term of `search.capacity_weight` w) for each w:
+    every metric, tau_diff vs the best paper setting and gain_vs_profile (its own paired bootstrap vs the profile)."""
+    name, n = profile["setting"], profile["n"]
+    rep_a, rep_b = replicates[name]
+    term = np.log10(mflops[:n])
+    rows = []
+    for k, w in enumerate(weights):
+        a, b = rep_a + w * term, rep_b + w * term
+        row = {"setting": f"{name}+cap{w:g}", "changes": f"{name}, fitness term + {w:g} * log10(MFLOPs)", "n": n,
+               "seeds": profile["seeds"], "capacity_weight": w, "seconds_per_arch": profile["seconds_per_arch"],
+               "table_hours": profile["table_hours"]}  # fmt: skip
+        row |= setting_metrics(a, b, subset(cols, n), device_median)
+        seed = args.bootstrap_seed + 1000 + k
+        if best is not None:
+            row["tau_diff"], row["diff_lo"], row["diff_hi"] = paired_bootstrap(a, vectors[best["setting"]][:n], cols["cifar10"][:n], args.bootstrap, seed)
+        row["gain_vs_profile"], row["gain_lo"], row["gain_hi"] = paired_bootstrap(a, vectors[name], cols["cifar10"][:n], args.bootstrap, seed)
+        vectors[row["setting"]] = a
+        rows.append(row)
+    return rows
+
+
 # ---------------------------------------------------------------- the study
 
 
@@ -402,10 +439,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backend", choices=("serial", "local", "ray"), default=None, help="default serial, local with --workers > 1")
     p.add_argument("--bootstrap", type=int, default=1000, help="paired bootstrap resamples")
     p.add_argument("--bootstrap_seed", type=int, default=0)
-    p.add_argument("--table_archs", type=int, default=15625, help="archs in the full table (for table_hours)")
+    p.add_argument("--table_archs", type=int, default=6466,
+                   help="archs scored for the full table (for table_hours): one per NB201 isomorphism class")
     p.add_argument("--table_workers", type=int, default=2, help="workers building the full table (for table_hours)")
     p.add_argument("--max_table_hours", type=float, default=4.0, help="the fast profile's full table must fit this")
     p.add_argument("--no_synflow", action="store_true", help="leave out the synflow baseline")
+    p.add_argument("--capacity_weights", default="0.05,0.1,0.2,0.3,0.5",
+                   help="search.capacity_weight values tried on the fast profile's scores (empty: none)")
     p.add_argument("--cache", "--cache_path", dest="cache", default=None, help="persistent cache file (default: the user's)")
     p.add_argument("--out", default=None, help="results folder (default: benchmarks/results/proxy_fidelity)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -440,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     scores: list[dict[str, Any]] = []
     summary: list[dict[str, Any]] = []
     vectors: dict[str, np.ndarray] = {}
+    replicates: dict[str, list[np.ndarray]] = {}
     for s in settings:
         n = n_sub if s.subsample else args.sample
         overrides = overrides_of(base | s.changes)
@@ -457,12 +498,13 @@ def main(argv: list[str] | None = None) -> int:
         row["seconds_per_arch"] = float(np.nanmean(seconds))
         row["table_hours"] = row["seconds_per_arch"] * args.table_archs / args.table_workers / 3600
         row |= setting_metrics(reps[0], reps[1], subset(cols, n), device_median)
-        if s.name == "base" and args.thread_check:
-            first, _ = study.score(overrides, args.init_seed, args.threads, genotypes[:n])
-            other, cached = study.score(overrides, args.init_seed, args.thread_check, genotypes[:n])
+        if s.name == "base" and args.thread_check:  # on the subsample: 2 threads per tiny candidate are slow
+            first, _ = study.score(overrides, args.init_seed, args.threads, genotypes[:n_sub])
+            other, cached = study.score(overrides, args.init_seed, args.thread_check, genotypes[:n_sub])
             row["tau_threads"] = tau(values(first), values(other))
             scores += score_rows(s.name, "threads", args.init_seed, args.thread_check, cols, arch_strs, other, cached)
         vectors[s.name] = reps[0]
+        replicates[s.name] = reps
         summary.append(row)
 
     # baselines on the same sample
@@ -490,6 +532,10 @@ def main(argv: list[str] | None = None) -> int:
                                          args.bootstrap, args.bootstrap_seed + i)  # fmt: skip
         row["tau_diff"], row["diff_lo"], row["diff_hi"] = point, lo, hi
     profile, why = choose_profile(summary, args.max_table_hours)
+    mflops = np.array([base_space.complexity(g)[0] for g in genotypes])  # the product's FLOPs (search.capacity_weight)
+    extensions = capacity_rows(profile, replicates, vectors, mflops, parse_weights(args.capacity_weights), cols, device_median,
+                               best, args) if profile else []  # fmt: skip
+    capacity = max(extensions, key=lambda r: (r["tau_cifar10"], -r["capacity_weight"])) if extensions else None
 
     out = common.out_dir("proxy_fidelity", "small", args.out)
     archs = [{"index": int(cols["index"][j]), "arch": arch_strs[j], "quintile": int(cols["quintile"][j]) + 1}
@@ -498,11 +544,12 @@ def main(argv: list[str] | None = None) -> int:
              for j in range(args.sample)]  # fmt: skip
     common.write_csv(out / "archs.csv", archs)
     common.write_csv(out / "scores.csv", scores)
-    common.write_csv(out / "summary.csv", summary + baselines)
+    common.write_csv(out / "summary.csv", summary + extensions + baselines)
     wall = time.perf_counter() - start
     record = {
         "settings": summary, "baselines": baselines, "best": best["setting"] if best else None,
-        "profile": profile["setting"] if profile else None, "profile_rule": why,
+        "profile": profile["setting"] if profile else None, "profile_rule": why, "capacity": extensions,
+        "capacity_weight": capacity["capacity_weight"] if capacity else None,
         "skipped_settings": notes, "trained": study.trained, "looked_up": study.looked_up, "wall_seconds": wall,
         "device_median_latency_ms": device_median,
     }  # fmt: skip
@@ -516,9 +563,11 @@ def main(argv: list[str] | None = None) -> int:
         "accuracy": "NB201 test_acc (200 epochs)", "reference": "ResNet-20 (shared checkpoint)", "data": "CIFAR-10 JPEGs",
     }  # fmt: skip
     common.write_provenance(out, argv, config)
-    report = readme(summary, baselines, best, profile, why, notes, config, study, wall)
+    report = readme(summary, extensions, baselines, best, profile, why, notes, config, study, wall)
     (out / "README.md").write_text(report)
     print(report)
+    if capacity is not None:
+        print(f"capacity_weight={capacity['capacity_weight']:g} kendall_tau={capacity['tau_cifar10']:.4f}")
     if profile is None:
         print("fast_profile=none kendall_tau=nan")
     else:
@@ -532,16 +581,23 @@ def _json_default(v: Any) -> Any:
     return str(v)
 
 
-def readme(summary: list[dict[str, Any]], baselines: list[dict[str, Any]], best: dict[str, Any] | None, profile: dict[str, Any] | None,
-           why: str, notes: list[str], config: dict[str, Any], study: Study, wall: float) -> str:  # fmt: skip
+def readme(summary: list[dict[str, Any]], extensions: list[dict[str, Any]], baselines: list[dict[str, Any]], best: dict[str, Any] | None,
+           profile: dict[str, Any] | None, why: str, notes: list[str], config: dict[str, Any], study: Study, wall: float) -> str:  # fmt: skip
     main_cols = ("setting", "changes", "n", "seconds_per_arch", "table_hours", "tau_cifar10", "rho_cifar10", "tau_cifar100",
-                 "tau_ImageNet16-120", "top10_precision", "self_tau", "tau_threads", "snr_top20", "tau_diff", "diff_lo", "diff_hi")  # fmt: skip
+                 "tau_ImageNet16-120", "top10_precision", "self_tau", "tau_threads", "snr_top20", "tau_diff", "diff_lo", "diff_hi",
+                 "gain_vs_profile", "gain_lo", "gain_hi")  # fmt: skip
     band_cols = ("setting", *(f"tau_q{q + 1}" for q in range(QUINTILES)), *(f"tau_{d}" for d in common.DEVICES))
-    rows = summary + baselines
+    rows = summary + extensions + baselines
     base = ", ".join(f"{k} {v}" for k, v in config["base"].items())
     chosen = (f"**fast profile: {profile['setting']}** ({profile['changes']}; tau {profile['tau_cifar10']:.3f}, "
               f"{profile['seconds_per_arch']:.2f} s per arch, full table ~{profile['table_hours']:.1f} h): {why}."
               if profile else f"No profile chosen: {why}.")  # fmt: skip
+    if extensions:
+        top = max(extensions, key=lambda r: (r["tau_cifar10"], -r["capacity_weight"]))
+        chosen += (f"\n\nCapacity tie-break (`search.capacity_weight` w, opt-in): the fast profile's score + w * log10(MFLOPs), "
+                   f"w in {', '.join(str(r['capacity_weight']) for r in extensions)}; the highest tau on this sample: "
+                   f"**w = {top['capacity_weight']:g}** (tau {top['tau_cifar10']:.3f}, gain over the profile {top['gain_vs_profile']:+.3f} "
+                   f"[{top['gain_lo']:+.3f}, {top['gain_hi']:+.3f}]). Chosen here, on this sample: report it on other archs.")  # fmt: skip
     return (
         f"# proxy_fidelity\n\nRMI on CIFAR-10 JPEGs against the shared ResNet-20, {config['sample']} NB201 archs stratified by "
         f"FLOPs quintile (sample seed {config['sample_seed']}; expensive settings on the first {config['subsample']}), "

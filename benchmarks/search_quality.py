@@ -178,11 +178,17 @@ def kendall(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(stats.kendalltau(x, y).statistic), float(stats.spearmanr(x, y).statistic)
 
 
-def whole_space_tau(table: Path, acc: Any, synflow: str, notes: list[str]) -> list[dict[str, Any]]:
+def whole_space_tau(table: Path, acc: Any, synflow: str, notes: list[str], capacity_weight: float = 0.0,
+                    exclude: set[int] | None = None) -> list[dict[str, Any]]:  # fmt: skip
     """Kendall tau (and Spearman rho) of the table's RMI, FLOPs, params (and synflow) against NB201 test accuracy
-    on each dataset over the table's rows (all 15,625 for a complete table); also RMI against FLOPs and params."""
+    on each dataset over the table's rows (all 15,625 for a complete table); also RMI against FLOPs and params.
+    With `capacity_weight` w also the search's fitness term RMI + w * log10(MFLOPs); with `exclude` (NB201 indices,
+    e.g. the sample a setting was chosen on) the cifar10 rows again over the other archs only."""
     idx, rmi = read_scores(table)
-    proxies = {"rmi (table)": rmi, "flops_M": acc.column("cifar10", "flops_M")[idx], "params_M": acc.column("cifar10", "params_M")[idx]}
+    flops = acc.column("cifar10", "flops_M")[idx]
+    proxies = {"rmi (table)": rmi, "flops_M": flops, "params_M": acc.column("cifar10", "params_M")[idx]}
+    if capacity_weight:
+        proxies[f"rmi + {capacity_weight:g} log10(MFLOPs)"] = rmi + capacity_weight * np.log10(flops)
     if synflow == "all" or (synflow == "auto" and len(idx) <= 2000):
         import _zero_cost
 
@@ -201,11 +207,27 @@ def whole_space_tau(table: Path, acc: Any, synflow: str, notes: list[str]) -> li
             ok = np.isfinite(x) & np.isfinite(y)
             tau, rho = kendall(x[ok], y[ok])
             rows.append({"proxy": name, "against": f"{ds}.test_acc", "n": int(ok.sum()), "tau": tau, "rho": rho})
+    if exclude:
+        keep = ~np.isin(idx, sorted(exclude))
+        y = acc.column("cifar10", "test_acc")[idx]
+        for name, x in proxies.items():
+            ok = keep & np.isfinite(x) & np.isfinite(y)
+            tau, rho = kendall(x[ok], y[ok])
+            rows.append({"proxy": name, "against": "cifar10.test_acc (without the excluded archs)", "n": int(ok.sum()), "tau": tau, "rho": rho})
     for other in ("flops_M", "params_M"):
         ok = np.isfinite(proxies[other])
         tau, rho = kendall(rmi[ok], proxies[other][ok])
         rows.append({"proxy": "rmi (table)", "against": other, "n": int(ok.sum()), "tau": tau, "rho": rho})
     return rows
+
+
+def read_indices(path: str | None) -> set[int] | None:
+    if not path:
+        return None
+    import csv
+
+    with open(path, newline="") as f:
+        return {int(r["index"]) for r in csv.DictReader(f)}
 
 
 def table_hash(table: Path) -> str:
@@ -395,6 +417,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no_flops", action="store_true", help="skip the FLOPs-constrained runs")
     p.add_argument("--synflow", choices=("auto", "all", "skip"), default="auto",
                    help="table profile: synflow's whole-space tau (auto: only for a table of <= 2000 rows, ~17 min for all 15,625)")
+    p.add_argument("--capacity_weight", type=float, default=0.0,
+                   help="table profile: search.capacity_weight of every search (0: the paper's fitness), and its tau row")
+    p.add_argument("--exclude_archs", default=None,
+                   help="table profile: a CSV with an `index` column (NB201 indices, e.g. the fidelity study's archs.csv): "
+                        "the whole-space tau again without them")
     p.add_argument("--search_args", nargs=argparse.REMAINDER, default=[],
                    help="table profile: more config overrides for every search (last option; e.g. --reference.cache_dir DIR)")
     args = p.parse_args(argv)
@@ -421,9 +448,10 @@ def main(argv: list[str] | None = None) -> int:
     notes: list[str] = []
     if args.profile == "table":
         table_path = Path(args.table).expanduser().resolve()
-        prof["table_base"] = table_base(table_path, out, list(args.search_args))
+        capacity = ["--search.capacity_weight", repr(args.capacity_weight)] if args.capacity_weight else []
+        prof["table_base"] = table_base(table_path, out, [*capacity, *args.search_args])
         prof["acc_table"] = table
-        taus = whole_space_tau(table_path, table, args.synflow, notes)
+        taus = whole_space_tau(table_path, table, args.synflow, notes, args.capacity_weight, read_indices(args.exclude_archs))
         write_csv(out / "tau.csv", taus)
         print(md_table(taus), file=sys.stderr)
     runs, trivial = grid(args, prof, table, hw, flops)

@@ -210,7 +210,9 @@ class DataConfig:
 @dataclass
 class SpaceConfig:
     """name: nb201 | ofa_mbv3. NB201: C, N size the network the proxy trains (paper 16, 5; smaller is a
-    CPU proxy); full_C, full_N size the benchmark network that costs and fine-tuning use.
+    CPU proxy); full_C, full_N size the benchmark network that costs and fine-tuning use; full_resolution:
+    the input size its FLOPs/params are counted at (null: data.resolution; give 32 when the data is read
+    at a lower resolution for a cheaper proxy, so FLOPs and FLOPs budgets stay NAS-Bench-201's).
     OFA MobileNetV3: width_mult 1.0 | 1.2; resolutions: choices of the resolution gene (empty: the
     dataset's resolution); kernel_sizes / expand_ratios / depths: choices sampled (subsets of OFA's);
     resolution_mutate_prob (OFA: 0.5; ks/e/d mutate with search.mutation_rate); weights: local path of
@@ -221,6 +223,7 @@ class SpaceConfig:
     N: int = 5
     full_C: int = 16
     full_N: int = 5
+    full_resolution: int | None = None
     width_mult: float = 1.0
     resolutions: list[int] = field(default_factory=list)
     kernel_sizes: list[int] = field(default_factory=lambda: [3, 5, 7])

@@ -117,15 +117,20 @@ def test_tiny_study_end_to_end_and_rerun_from_cache(tmp_path: Path, capsys: pyte
     assert pf.main(argv) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     first = json.loads((out / "summary.json").read_text())
-    assert first["trained"] == 8 * 5 and first["looked_up"] == 0  # 2 settings x 2 replicates + 2 threads
+    assert first["trained"] == 8 * 4 + 5 and first["looked_up"] == 0  # 2 settings x 2 replicates + 2 threads (subsample)
 
     with open(out / "scores.csv") as f:
         scores = list(csv.DictReader(f))
     assert {"setting", "arch", "seed", "rmi", "seconds", "replicate", "threads", "cached"} <= set(scores[0])
-    assert len(scores) == 40 and {r["setting"] for r in scores} == {"base", "score_heldout"}
+    assert len(scores) == 37 and {r["setting"] for r in scores} == {"base", "score_heldout"}
     with open(out / "summary.csv") as f:
         summary = list(csv.DictReader(f))
-    assert [r["setting"] for r in summary] == ["base", "score_heldout", "baseline:flops", "baseline:params", "baseline:synflow"]
+    prof = json.loads((out / "summary.json").read_text())["profile"]
+    caps = [f"{prof}+cap{w}" for w in ("0.05", "0.1", "0.2", "0.3", "0.5")]
+    assert [r["setting"] for r in summary] == ["base", "score_heldout", *caps, "baseline:flops", "baseline:params", "baseline:synflow"]
+    cap_rows = {r["setting"]: r for r in summary if "+cap" in r["setting"]}
+    assert all(float(r["gain_lo"]) <= float(r["gain_vs_profile"]) <= float(r["gain_hi"]) for r in cap_rows.values())
+    assert first["capacity_weight"] in (0.05, 0.1, 0.2, 0.3, 0.5)
     for col in ("tau_cifar10", "rho_cifar10", "tau_cifar100", "tau_ImageNet16-120", "tau_q1", "tau_edgegpu_latency",
                 "top10_precision", "seconds_per_arch", "self_tau", "snr_top20", "tau_diff", "diff_lo", "diff_hi"):  # fmt: skip
         assert col in summary[0], col
@@ -145,7 +150,7 @@ def test_tiny_study_end_to_end_and_rerun_from_cache(tmp_path: Path, capsys: pyte
 
     assert pf.main(argv) == 0  # the rerun: look-ups only, same numbers
     again = json.loads((out / "summary.json").read_text())
-    assert again["trained"] == 0 and again["looked_up"] == 40
+    assert again["trained"] == 0 and again["looked_up"] == 37
     assert [r["tau_cifar10"] for r in again["settings"]] == [r["tau_cifar10"] for r in first["settings"]]
     assert [r["seconds_per_arch"] for r in again["settings"]] == [r["seconds_per_arch"] for r in first["settings"]]
     assert all(r["cached"] == "True" for r in csv.DictReader(open(out / "scores.csv")))

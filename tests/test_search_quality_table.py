@@ -51,7 +51,9 @@ def test_table_profile_trains_nothing_and_reports_every_setting(exported, tmp_pa
     table, reference_dir = exported
     full = full_table(table, tmp_path, lambda i: 1.0 + (i * 7919 % 15625) / 15625)
     out = tmp_path / "out"
-    run(full, reference_dir, out, "--population", "6", "--generations", "3")
+    (tmp_path / "sample.csv").write_text("index,arch\n0,a\n5,b\n77,c\n")
+    run(full, reference_dir, out, "--population", "6", "--generations", "3", "--capacity_weight", "0.2",
+        "--exclude_archs", str(tmp_path / "sample.csv"))  # fmt: skip
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("mean_regret_pp=") and " feasible=" in last and " beats_max_flops=" in last and last.endswith("/6")
 
@@ -77,13 +79,16 @@ def test_table_profile_trains_nothing_and_reports_every_setting(exported, tmp_pa
     tau = read_csv(out / "tau.csv")
     row = next(r for r in tau if r["proxy"] == "rmi (table)" and r["against"] == "cifar10.test_acc")
     assert row["n"] == "15625" and abs(float(row["tau"])) < 0.1  # the made-up RMI ranks nothing
-    assert {r["proxy"] for r in tau} >= {"flops_M", "params_M"}
+    assert {r["proxy"] for r in tau} >= {"flops_M", "params_M", "rmi + 0.2 log10(MFLOPs)"}
+    held = {r["proxy"]: r for r in tau if r["against"] == "cifar10.test_acc (without the excluded archs)"}
+    assert set(held) == {"rmi (table)", "flops_M", "params_M", "rmi + 0.2 log10(MFLOPs)"} and held["flops_M"]["n"] == "15622"
     flops = next(r for r in tau if r["proxy"] == "flops_M" and r["against"] == "cifar10.test_acc")
     assert 0.4 < float(flops["tau"]) < 0.7  # FLOPs' published whole-space tau is 0.54-0.58
     for png in ("search_quality.png", "search_quality_regret.png"):
         assert (out / png).stat().st_size > 10_000
     config = json.loads((out / "config.json").read_text())
     assert config["trained"] == 0 and config["seeds"] == [0, 1] and "--proxy.table" in config["search_argv"]
+    assert config["search_argv"][config["search_argv"].index("--search.capacity_weight") + 1] == "0.2"
     assert "synflow skipped" in " ".join(config["notes"])
     search_yaml = (out / "table_search.yaml").read_text()
     assert "population: 20" in search_yaml and "mutation_rate: 0.1" in search_yaml  # the paper's GA section

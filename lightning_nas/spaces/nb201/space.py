@@ -66,7 +66,9 @@ def from_ops_digits(digits: str) -> NB201Genotype:
 @dataclass
 class NB201Space:
     """NB201 cells. `C`, `N` size the network the RMI proxy trains (paper: 16, 5); `full_C`, `full_N`
-    size the benchmark network whose FLOPs/params and hardware cost count (always 16, 5 in NB201)."""
+    size the benchmark network whose FLOPs/params and hardware cost count (always 16, 5 in NB201);
+    `full_resolution` is the input size its FLOPs are counted at (None: `resolution`, the data's; a proxy
+    that reads the data at a lower resolution keeps the benchmark's FLOPs with 32)."""
 
     num_classes: int = 10
     in_channels: int = 3
@@ -77,6 +79,7 @@ class NB201Space:
     full_N: int = 5
     name: str = "nb201"
     benchmark: str | None = NB201_BENCHMARK
+    full_resolution: int | None = None
 
     def sample(self, rng: random.Random) -> NB201Genotype:
         return tuple(rng.randrange(len(OPS)) for _ in EDGES)  # type: ignore[return-value]
@@ -154,7 +157,7 @@ class NB201Space:
 
     def complexity(self, genotype: NB201Genotype) -> tuple[float, float]:
         flops, params = net.complexity(
-            genotype, self.full_C, self.full_N, self.resolution, self.num_classes, self.in_channels
+            genotype, self.full_C, self.full_N, self.full_resolution or self.resolution, self.num_classes, self.in_channels
         )
         return flops / 1e6, params / 1e6
 
@@ -189,10 +192,13 @@ def genotype_of_index(index: int) -> NB201Genotype:
 
 @SPACES.register("nb201")
 def _from_config(cfg: Any, spec: Any) -> NB201Space:
-    for key in ("C", "N", "full_C", "full_N"):
+    for key in ("C", "N", "full_C", "full_N", "full_resolution"):
         value = getattr(cfg, key)
+        if value is None and key == "full_resolution":
+            continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"space.{key} must be an integer >= 1, got {value!r}")
     return NB201Space(
-        spec.num_classes, spec.in_channels, spec.resolution, cfg.C, cfg.N, cfg.full_C, cfg.full_N
+        spec.num_classes, spec.in_channels, spec.resolution, cfg.C, cfg.N, cfg.full_C, cfg.full_N,
+        full_resolution=cfg.full_resolution,
     )

@@ -342,6 +342,11 @@ def max_subnet(
 
 @SPACES.register("ofa_mbv3")
 def _from_config(cfg: Any, spec: Any) -> OFAMobileNetV3Space:
+    if cfg.full_resolution is not None:
+        raise ConfigError(
+            f"space.full_resolution {cfg.full_resolution} is for nb201; in ofa_mbv3 the resolution is a gene "
+            "(space.resolutions): leave it null"
+        )
     return OFAMobileNetV3Space(
         num_classes=spec.num_classes,
         in_channels=spec.in_channels,
