@@ -77,7 +77,7 @@ from proxy_quality import DATASETS, correlations
 
 BASE: dict[str, str] = {
     "space.C": "8", "space.N": "1", "proxy.steps": "10", "proxy.lr": "0.1", "data.resolution": "16",
-    "proxy.score_bn_mode": "train", "probe.batch_size": "64", "proxy.score_on": "probe",
+    "proxy.score_bn_mode": "train", "probe.batch_size": "64", "proxy.score_on": "probe", "space.full_resolution": "32",
 }  # fmt: skip
 QUINTILES = 5
 
