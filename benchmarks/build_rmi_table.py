@@ -18,7 +18,8 @@ refuses shards of different score hashes.
     python benchmarks/build_rmi_table.py --profile small --shard 0 --search.backend local --search.workers 2
 
 Profiles: `small` (the wave-1 small profile: CIFAR-10 JPEGs, the shared ResNet-20, C8/N1 proxy network,
-100 steps; ~5 s per arch on one core) and `tiny` (digits, C4/N1, 3 steps: for tests). The last line is
+100 steps; ~5 s per arch on one core), `fast` (the fidelity study's choice: C8/N1, 10 steps at lr 0.01,
+16x16 inputs, probe batch 64; ~0.5 s per arch) and `tiny` (digits, C4/N1, 3 steps: for tests). The last line is
 `shards=<built>/<total> rows=<n> seconds=<s>`."""
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ TABLES = REPO / "benchmarks" / "tables"
 N_CLASSES_NB201 = 6466
 PROFILES: dict[str, list[str]] = {
     "small": [],  # base_overrides: benchmarks/configs/nb201_cifar10_small.yaml
+    # the fidelity study's fast profile (benchmarks/results/proxy_fidelity: setting lr0.01), on the small config
+    "fast": [
+        "--space.C", "8", "--space.N", "1", "--proxy.steps", "10", "--proxy.lr", "0.01", "--data.resolution", "16",
+        "--space.full_resolution", "32", "--probe.batch_size", "64", "--proxy.score_bn_mode", "train",
+    ],
     "tiny": [
         "--data.name", "digits", "--data.resolution", "16", "--reference.train_epochs", "1",
         "--probe.pool", "64", "--probe.batch_size", "16", "--space.C", "4", "--space.N", "1", "--proxy.steps", "3",

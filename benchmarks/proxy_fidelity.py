@@ -536,6 +536,12 @@ def main(argv: list[str] | None = None) -> int:
     extensions = capacity_rows(profile, replicates, vectors, mflops, parse_weights(args.capacity_weights), cols, device_median,
                                best, args) if profile else []  # fmt: skip
     capacity = max(extensions, key=lambda r: (r["tau_cifar10"], -r["capacity_weight"])) if extensions else None
+    versus_sub = [] if profile is None else [  # the rule's best is a full-sample setting: the profile vs each subsample one too
+        {"profile": profile["setting"], "versus": r["setting"], "n": r["n"],
+         **dict(zip(("tau_diff", "diff_lo", "diff_hi"), paired_bootstrap(vectors[profile["setting"]][: r["n"]], vectors[r["setting"]],
+                                                                          cols["cifar10"][: r["n"]], args.bootstrap, args.bootstrap_seed + 2000), strict=True))}
+        for r in summary if r["n"] < args.sample
+    ]  # fmt: skip
 
     out = common.out_dir("proxy_fidelity", "small", args.out)
     archs = [{"index": int(cols["index"][j]), "arch": arch_strs[j], "quintile": int(cols["quintile"][j]) + 1}
@@ -549,6 +555,7 @@ def main(argv: list[str] | None = None) -> int:
     record = {
         "settings": summary, "baselines": baselines, "best": best["setting"] if best else None,
         "profile": profile["setting"] if profile else None, "profile_rule": why, "capacity": extensions,
+        "profile_vs_subsample_settings": versus_sub,
         "capacity_weight": capacity["capacity_weight"] if capacity else None,
         "skipped_settings": notes, "trained": study.trained, "looked_up": study.looked_up, "wall_seconds": wall,
         "device_median_latency_ms": device_median,
@@ -563,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
         "accuracy": "NB201 test_acc (200 epochs)", "reference": "ResNet-20 (shared checkpoint)", "data": "CIFAR-10 JPEGs",
     }  # fmt: skip
     common.write_provenance(out, argv, config)
-    report = readme(summary, extensions, baselines, best, profile, why, notes, config, study, wall)
+    report = readme(summary, extensions, baselines, best, profile, why, notes, config, study, wall, versus_sub)
     (out / "README.md").write_text(report)
     print(report)
     if capacity is not None:
@@ -582,7 +589,8 @@ def _json_default(v: Any) -> Any:
 
 
 def readme(summary: list[dict[str, Any]], extensions: list[dict[str, Any]], baselines: list[dict[str, Any]], best: dict[str, Any] | None,
-           profile: dict[str, Any] | None, why: str, notes: list[str], config: dict[str, Any], study: Study, wall: float) -> str:  # fmt: skip
+           profile: dict[str, Any] | None, why: str, notes: list[str], config: dict[str, Any], study: Study, wall: float,
+           versus_sub: list[dict[str, Any]]) -> str:  # fmt: skip
     main_cols = ("setting", "changes", "n", "seconds_per_arch", "table_hours", "tau_cifar10", "rho_cifar10", "tau_cifar100",
                  "tau_ImageNet16-120", "top10_precision", "self_tau", "tau_threads", "snr_top20", "tau_diff", "diff_lo", "diff_hi",
                  "gain_vs_profile", "gain_lo", "gain_hi")  # fmt: skip
@@ -592,6 +600,9 @@ def readme(summary: list[dict[str, Any]], extensions: list[dict[str, Any]], base
     chosen = (f"**fast profile: {profile['setting']}** ({profile['changes']}; tau {profile['tau_cifar10']:.3f}, "
               f"{profile['seconds_per_arch']:.2f} s per arch, full table ~{profile['table_hours']:.1f} h): {why}."
               if profile else f"No profile chosen: {why}.")  # fmt: skip
+    for v in versus_sub:
+        chosen += (f" On the first {v['n']} archs, {v['profile']} - {v['versus']} (a subsample setting, not a candidate for the best): "
+                   f"tau {v['tau_diff']:+.3f} [{v['diff_lo']:+.3f}, {v['diff_hi']:+.3f}].")  # fmt: skip
     if extensions:
         top = max(extensions, key=lambda r: (r["tau_cifar10"], -r["capacity_weight"]))
         chosen += (f"\n\nCapacity tie-break (`search.capacity_weight` w, opt-in): the fast profile's score + w * log10(MFLOPs), "

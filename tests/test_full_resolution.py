@@ -41,3 +41,20 @@ def test_bad_full_resolution_is_one_line(tiny_cfg, extra, match) -> None:
 
     with pytest.raises(ConfigError, match=match):
         build_problem(tiny_cfg(*extra))
+
+
+def test_the_fast_cpu_overlay_keeps_the_papers_costs() -> None:
+    from lightning_nas.config import parse_config
+    from lightning_nas.pipeline import build_problem
+    from tests.conftest import REPO
+
+    paper = ["--config", str(REPO / "configs" / "nb201_cifar10.yaml"), "--reference.checkpoint", "null"]
+    fast_cfg, _ = parse_config([*paper, "--config", str(REPO / "configs" / "fast_cpu.yaml")])
+    paper_cfg, _ = parse_config(paper)
+    p = fast_cfg.proxy
+    assert (p.steps, p.lr, fast_cfg.data.resolution, fast_cfg.probe.batch_size) == (10, 0.01, 16, 64)
+    assert (fast_cfg.space.C, fast_cfg.space.N, fast_cfg.space.full_resolution) == (8, 1, 32)
+    assert fast_cfg.search == paper_cfg.search and fast_cfg.cost == paper_cfg.cost
+    fast, slow = build_problem(fast_cfg), build_problem(paper_cfg)
+    g = genotype_of_index(1234)
+    assert fast.costs(g) == slow.costs(g)  # the same FLOPs, so the same budget means the same thing
