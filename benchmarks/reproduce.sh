@@ -3,6 +3,8 @@
 #
 #     benchmarks/reproduce.sh --profile small     # every small-profile result (default)
 #     benchmarks/reproduce.sh --profile medium    # the two C16/N2 results (*_medium/)
+#     benchmarks/reproduce.sh --profile table     # issue 12: the proxy fidelity study, the fast NB201 table
+#                                                 # (shards + merge) and the paper's GA on it
 #     benchmarks/reproduce.sh --profile small --dry-run   # print the commands only
 #
 # Each line below is exactly the command stored in that result's command.txt ("python" = $PYTHON), so a
@@ -13,23 +15,26 @@
 #
 # Needs ../shared/data (see benchmarks/README.md) for everything but quickstart.py and bench_overhead.py.
 # Time on a 2-core CPU (threads 1): small ~2 h with an empty score cache (~1 h once the cache holds the
-# proxy scores: the searches and proxy_quality are then look-ups), medium ~30 min.
+# proxy scores: the searches and proxy_quality are then look-ups), medium ~30 min, table ~1.5 h.
 set -euo pipefail
 
 profile=small
 dry_run=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
-        --profile) profile="${2:?--profile needs small or medium}"; shift 2 ;;
+        --profile) profile="${2:?--profile needs small, medium or table}"; shift 2 ;;
         --profile=*) profile="${1#--profile=}"; shift ;;
         --dry-run) dry_run=1; shift ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "error: unknown argument '$1' (valid: --profile small|medium, --dry-run)" >&2; exit 2 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "error: unknown argument '$1' (valid: --profile small|medium|table, --dry-run)" >&2; exit 2 ;;
     esac
 done
 
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-$([[ -x .venv/bin/python ]] && echo .venv/bin/python || echo python)}"
+
+# the table's shards: committed under benchmarks/tables (a table, not a results folder with a command.txt)
+shards() { run "$@"; }
 
 run() {
     echo "+ python $*" >&2
@@ -62,5 +67,9 @@ case "$profile" in
         run benchmarks/proxy_quality.py --profile medium --out benchmarks/results/proxy_quality_medium
         run benchmarks/search_quality.py --profile medium --no_flops --out benchmarks/results/search_quality_medium
         ;;
-    *) echo "error: unknown profile '$profile' (valid: small, medium)" >&2; exit 2 ;;
+    table)
+        run benchmarks/proxy_fidelity.py --workers 2 --threads 1 --quiet
+        shards benchmarks/build_rmi_table.py --profile fast --shard next --max_shards 13 --search.backend local --search.workers 2 --threads 1 --merge
+        ;;
+    *) echo "error: unknown profile '$profile' (valid: small, medium, table)" >&2; exit 2 ;;
 esac
