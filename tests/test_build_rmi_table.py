@@ -95,3 +95,22 @@ def test_committed_tables_carry_the_score_hash_of_the_code(table):
 def test_bad_shard_number_is_one_line(tmp_path):
     with pytest.raises(SystemExit, match=r"--shard 5 out of range; valid: 0\.\.1"):
         build(tmp_path, "--shard", "5")
+
+
+@pytest.mark.parametrize("table", sorted((REPO / "benchmarks" / "tables").glob("rmi_*.csv.gz")), ids=lambda p: p.name)
+def test_a_committed_table_serves_a_paper_size_search_without_training(table, tmp_path):
+    """The paper's GA (20 x 100) on a committed table with a FLOPs budget: nothing trains, the answer is
+    feasible in NAS-Bench-201's FLOPs, and its RMI is the table's score of that arch."""
+    from tests.conftest import shared_file
+
+    shared_file("reference")
+    import search_quality
+
+    base = search_quality.table_base(table, tmp_path, [])
+    genotype, results = search_quality.table_search(base, 0, "flops", 47.1, 20, 100, "penalty")
+    best, feasible = results["best"], results["best_feasible"]
+    assert results["trained"] == 0 and results["generations"] == 100 and feasible["cost"] <= 47.1
+    assert best["cost"] < 1.1 * 47.1  # the penalty (47.1 - cost per MFLOP) keeps the best near the budget
+    scores = read_table(table).scores
+    assert best["rmi"] == scores[best["key"]].rmi and feasible["rmi"] == scores[feasible["key"]].rmi
+    assert max(s.rmi for s in scores.values()) >= best["rmi"] >= feasible["rmi"]
