@@ -151,6 +151,37 @@ def merge(tables: Path, profile: str, shards: int) -> dict[str, Any]:
     )  # fmt: skip
 
 
+def write_record(out: Path, argv: list[str], table: Path, prov: dict[str, Any]) -> None:
+    """The merged table's build, as a benchmark result: rows, classes, the shards' wall times, seconds per arch."""
+    import hashlib
+
+    from _common import write_provenance
+
+    out.mkdir(parents=True, exist_ok=True)
+    shards = prov["shards"]
+    summary = {
+        "table": str(table.relative_to(REPO)) if table.is_relative_to(REPO) else str(table),
+        "table_sha256": hashlib.sha256(table.read_bytes()).hexdigest(), "rows": prov["rows"], "complete": prov["complete"],
+        "classes_scored": prov["classes_scored"], "score_hash": prov["score_hash"], "shards": shards,
+        "shard_wall_seconds_total": round(sum(s["wall_seconds"] or 0.0 for s in shards), 1),
+        "shard_wall_seconds_max": max(s["wall_seconds"] or 0.0 for s in shards), "seconds_per_arch": prov.get("seconds_per_arch"),
+    }  # fmt: skip
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (out / "README.md").write_text(
+        f"# {table.name}\n\n{summary['rows']} rows ({summary['classes_scored']} isomorphism classes scored, complete: "
+        f"{summary['complete']}), score hash {summary['score_hash']}. {len(shards)} shards, "
+        f"{summary['shard_wall_seconds_total']} s of shard builds in all (the longest {summary['shard_wall_seconds_max']} s); "
+        f"seconds per arch (one candidate, as trained): {summary['seconds_per_arch']}.\n"
+    )
+    write_provenance(out, argv, {"table": summary["table"], "provenance": str(provenance_of(table))})
+
+
+def provenance_of(table: Path) -> Path:
+    from lightning_nas.tables.rmi_table import provenance_path
+
+    return provenance_path(table)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -162,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--merge", action="store_true", help="join the shards into the table")
     p.add_argument("--tables", default=str(TABLES), help="where shards and the table go")
     p.add_argument("--cache", default=None, help="the persistent score cache (default: the config's)")
+    p.add_argument("--record", default=None, help="with --merge: write the build's record (summary.json, README.md, command.txt) here")
     a, rest = p.parse_known_args(argv)  # the rest are config overrides (--search.backend local, --threads 1, ...)
     tables = Path(a.tables)
     reps = representatives()[: a.limit]
@@ -184,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         prov = merge(tables, a.profile, total)
         rows = prov["rows"]
         print(json.dumps({k: prov[k] for k in ("rows", "space_size", "complete", "classes_scored", "score_hash")}))
+        if a.record:
+            write_record(Path(a.record), argv, tables / f"rmi_nb201_{a.profile}.csv.gz", prov)
     built = sum(shard_path(tables, a.profile, k).exists() for k in range(total))
     print(f"shards={built}/{total} rows={rows} seconds={seconds:.1f}")
     return 0

@@ -69,7 +69,8 @@ case "$profile" in
         ;;
     table)
         run benchmarks/proxy_fidelity.py --workers 2 --threads 1 --quiet
-        shards benchmarks/build_rmi_table.py --profile fast --shard next --max_shards 13 --search.backend local --search.workers 2 --threads 1 --merge
+        shards benchmarks/build_rmi_table.py --profile fast --shard next --max_shards 13 --search.backend local --search.workers 2 --threads 1
+        run benchmarks/build_rmi_table.py --profile fast --merge --record benchmarks/results/rmi_table_fast
         ;;
     *) echo "error: unknown profile '$profile' (valid: small, medium, table)" >&2; exit 2 ;;
 esac

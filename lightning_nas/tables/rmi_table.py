@@ -111,8 +111,10 @@ def write_table(
     writer.writeheader()
     writer.writerows(rows)
     tmp = path.with_name(path.name + ".tmp")
-    with gzip.open(tmp, "wt", compresslevel=9) if path.name.endswith(".gz") else open(tmp, "w") as f:
-        f.write(text.getvalue())
+    data = text.getvalue().encode()
+    if path.name.endswith(".gz"):  # no file name or time in the gzip header: the same rows, the same bytes
+        data = gzip.compress(data, compresslevel=9, mtime=0)
+    tmp.write_bytes(data)
     tmp.replace(path)
     prov = provenance_path(path)
     prov.with_name(prov.name + ".tmp").write_text(json.dumps(provenance, indent=2, default=str) + "\n")
