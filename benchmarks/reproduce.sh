@@ -71,6 +71,7 @@ case "$profile" in
         run benchmarks/proxy_fidelity.py --workers 2 --threads 1 --quiet
         shards benchmarks/build_rmi_table.py --profile fast --shard next --max_shards 13 --search.backend local --search.workers 2 --threads 1
         run benchmarks/build_rmi_table.py --profile fast --merge --record benchmarks/results/rmi_table_fast
+        run benchmarks/proxy_optimum.py --table benchmarks/tables/rmi_nb201_fast.csv.gz
         ;;
     *) echo "error: unknown profile '$profile' (valid: small, medium, table)" >&2; exit 2 ;;
 esac
