@@ -72,6 +72,15 @@ case "$profile" in
         shards benchmarks/build_rmi_table.py --profile fast --shard next --max_shards 13 --search.backend local --search.workers 2 --threads 1
         run benchmarks/build_rmi_table.py --profile fast --merge --record benchmarks/results/rmi_table_fast
         run benchmarks/proxy_optimum.py --table benchmarks/tables/rmi_nb201_fast.csv.gz
+        run benchmarks/search_quality.py --profile table --table benchmarks/tables/rmi_nb201_fast.csv.gz --synflow all --exclude_archs benchmarks/results/proxy_fidelity/archs.csv --threads 1 --out benchmarks/results/search_quality_table
+        # search.capacity_weight: w chosen on GA seeds 100-109 (latency penalty runs), reported on seeds 0-9
+        run benchmarks/search_quality.py --profile table --table benchmarks/tables/rmi_nb201_fast.csv.gz --capacity_weight 0 --seeds 100 101 102 103 104 105 106 107 108 109 --no_rejection --no_flops --energy --synflow skip --threads 1 --out benchmarks/results/search_quality_table_choose_w0
+        run benchmarks/search_quality.py --profile table --table benchmarks/tables/rmi_nb201_fast.csv.gz --capacity_weight 0.3 --seeds 100 101 102 103 104 105 106 107 108 109 --no_rejection --no_flops --energy --synflow skip --threads 1 --out benchmarks/results/search_quality_table_choose_w0.3
+        run benchmarks/search_quality.py --profile table --table benchmarks/tables/rmi_nb201_fast.csv.gz --capacity_weight 0.5 --seeds 100 101 102 103 104 105 106 107 108 109 --no_rejection --no_flops --energy --synflow skip --threads 1 --out benchmarks/results/search_quality_table_choose_w0.5
+        run benchmarks/search_quality.py --profile table --table benchmarks/tables/rmi_nb201_fast.csv.gz --capacity_weight 1 --seeds 100 101 102 103 104 105 106 107 108 109 --no_rejection --no_flops --energy --synflow skip --threads 1 --out benchmarks/results/search_quality_table_choose_w1
+        run benchmarks/search_quality.py --profile table --table benchmarks/tables/rmi_nb201_fast.csv.gz --capacity_weight 2 --seeds 100 101 102 103 104 105 106 107 108 109 --no_rejection --no_flops --energy --synflow skip --threads 1 --out benchmarks/results/search_quality_table_choose_w2
+        run benchmarks/search_quality.py --profile table --table benchmarks/tables/rmi_nb201_fast.csv.gz --capacity_weight 0.3 --synflow skip --exclude_archs benchmarks/results/proxy_fidelity/archs.csv --threads 1 --out benchmarks/results/search_quality_table_cap0.3
+        run benchmarks/search_quality.py --profile table --table benchmarks/tables/rmi_nb201_fast.csv.gz --capacity_weight 1 --synflow skip --exclude_archs benchmarks/results/proxy_fidelity/archs.csv --threads 1 --out benchmarks/results/search_quality_table_cap1
         ;;
     *) echo "error: unknown profile '$profile' (valid: small, medium, table)" >&2; exit 2 ;;
 esac
