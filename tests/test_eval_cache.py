@@ -127,7 +127,7 @@ def test_ofa_score_hash_is_stable_across_network_builds() -> None:
 def _fake_scorer(threads: int, accelerator: str = "cpu") -> SimpleNamespace:
     feats = [torch.ones(4, 3)]
     evaluator = SimpleNamespace(
-        reference_features=feats, cfg=ProxyConfig(accelerator=accelerator), seed=0, threads=threads
+        reference_features=feats, cfg=ProxyConfig(accelerator=accelerator), seed=0, threads=threads, heldout=None
     )
     probe = SimpleNamespace(digest=lambda: "probe")
     return SimpleNamespace(evaluator=evaluator, probe=probe, info={"reference": {"arch": "resnet20"}})
