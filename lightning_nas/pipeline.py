@@ -47,8 +47,9 @@ class Problem:
 
     def capacity(self, genotype: Genotype) -> float:
         """The fitness's capacity term, search.capacity_weight * log10(MFLOPs) (0 when the weight is 0)."""
-        weight = self.cfg.search.capacity_weight
-        return capacity_term(weight, self.flops.cost(genotype)) if weight and self.flops is not None else 0.0
+        if self.flops is None:  # built exactly when the weight is not 0
+            return 0.0
+        return capacity_term(self.cfg.search.capacity_weight, self.flops.cost(genotype))
 
 
 @dataclass

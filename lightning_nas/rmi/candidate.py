@@ -38,12 +38,14 @@ class CandidateModule(L.LightningModule):
 
     def cka_per_layer(self, x: torch.Tensor, reference: list[torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and per-layer CKA against `reference` (the reference's features on `x`; default: on the probe batch)."""
-        if reference is None:
+        if reference is not None:  # a held-out batch's features, used once when scoring
+            reference = [r.to(x.device) for r in reference]
+        else:
             if self.reference_features[0].device != x.device:  # once, when the Trainer runs on an accelerator
                 self.reference_features = [r.to(x.device) for r in self.reference_features]
             reference = self.reference_features
         logits, feats = self.taps(x)
-        cka = torch.stack([linear_cka(r.to(x.device), f) for r, f in zip(reference, feats, strict=True)])
+        cka = torch.stack([linear_cka(r, f) for r, f in zip(reference, feats, strict=True)])
         return logits, cka
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _idx: int) -> torch.Tensor:
