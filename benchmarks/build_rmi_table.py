@@ -9,8 +9,9 @@ its provenance `.json`. A shard is meant to take at most an hour, to be committe
 interrupted build loses nothing and can continue on another machine (the cache does not travel, the
 shards do). `--merge` joins the shards into `benchmarks/tables/rmi_nb201_<profile>.csv.gz`: one row per
 architecture (all 15,625 once every shard exists), each with its class representative's score and
-`scored_as` (that representative's index); the provenance lists each shard and how long it took, and
-refuses shards of different score hashes.
+`scored_as` (that representative's index); the provenance lists each shard, how long it took and on
+which CPU. Shards join when their settings identities match (`lightning_nas.tables.score_match`), so a
+build continues on another machine; shards of other settings are refused.
 
     python benchmarks/build_rmi_table.py --profile small --shard 0          # score and export shard 0
     python benchmarks/build_rmi_table.py --profile small --shard next --max_shards 3   # the next 3 missing
@@ -111,16 +112,16 @@ def build_shard(argv: list[str], tables: Path, profile: str, k: int, indices: li
 def merge(tables: Path, profile: str, shards: int) -> dict[str, Any]:
     """Join the shards that exist into the profile's table (every arch of their classes)."""
     from lightning_nas.errors import ConfigError
+    from lightning_nas.machine import describe
     from lightning_nas.spaces.nb201.isomorphism import classes
     from lightning_nas.spaces.nb201.space import NB201Space
     from lightning_nas.tables.rmi_table import read_table, write_table
+    from lightning_nas.tables.score_match import recorded_numeric
 
     found = [read_table(p) for k in range(shards) if (p := shard_path(tables, profile, k)).exists()]
     if not found:
         raise ConfigError(f"no shard of profile {profile!r} in {tables / 'shards'}")
-    hashes = {t.provenance["score_hash"] for t in found}
-    if len(hashes) != 1:
-        raise ConfigError(f"the shards of {profile!r} were computed under different settings (score hashes {sorted(hashes)})")
+    check_shards_agree(profile, found)
     space = NB201Space()
     scored: dict[int, Any] = {}
     for table in found:
@@ -142,13 +143,33 @@ def merge(tables: Path, profile: str, shards: int) -> dict[str, Any]:
         "isomorphism": "nb201 (NAS-Bench-201's to_unique_str; lightning_nas.spaces.nb201.isomorphism)",
         "classes_scored": len(scored),
         "shards": [{"shard": t.provenance.get("shard"), "rows": t.provenance["rows"], "wall_seconds": t.provenance.get("wall_seconds"),
-                    "machine_cpus": t.provenance.get("versions", {}).get("cpus"), "created": t.provenance.get("created")} for t in found],
+                    "machine_cpus": t.provenance.get("versions", {}).get("cpus"), "created": t.provenance.get("created"),
+                    "score_hash": t.provenance["score_hash"], "cpu": describe(recorded_numeric(t.provenance))} for t in found],
     }  # fmt: skip
+    if "numeric" in first:  # the first shard's machine; `shards` names each shard's (their score hashes may differ)
+        extra["numeric"] = first["numeric"]
     path = tables / f"rmi_nb201_{profile}.csv.gz"
     return write_table(
         path, space, genotypes_of([e[0] for e in entries]), [e[1] for e in entries], first["parts"], extra,
-        [{"scored_as": e[2]} for e in entries],
+        [{"scored_as": e[2]} for e in entries], settings=first.get("settings"),
     )  # fmt: skip
+
+
+def check_shards_agree(profile: str, found: list[Any]) -> None:
+    """Shards join when their settings identities match (the fields an older shard does not record are not
+    compared); their exact score hashes may differ: shards built on other machines join, each naming its CPU."""
+    from lightning_nas.errors import ConfigError
+    from lightning_nas.tables.score_match import recorded_settings, settings_differences, shown
+
+    first, skip = recorded_settings(found[0].provenance)
+    for table in found[1:]:
+        settings, not_recorded = recorded_settings(table.provenance)
+        diff = settings_differences(first, settings, [*skip, *not_recorded])
+        if diff:
+            raise ConfigError(
+                f"the shards of {profile!r} were computed under different settings: {table.path.name} differs from "
+                f"{found[0].path.name} in {shown(diff)}"
+            )
 
 
 def write_record(out: Path, argv: list[str], table: Path, prov: dict[str, Any]) -> None:

@@ -106,10 +106,11 @@ def reference_checkpoint(recorded: dict[str, Any], table: Path) -> str | None:
                      f"{recorded.get('checkpoint')} or in {SHARED / 'reference'}; pass --search_args --reference.checkpoint FILE")  # fmt: skip
 
 
-def table_base(table: Path, out: Path, search_args: list[str]) -> list[str]:
+def table_base(table: Path, out: Path, search_args: list[str], serve: bool = True) -> list[str]:
     """The argv every search on `table` starts from: a config file written from the table's provenance (its
     `config`: proxy, probe, data, space, seed; the reference's arch, taps, BN mode and checkpoint) with the
-    paper's GA section (configs/nb201_cifar10.yaml), then `--proxy.table PATH` and `search_args`."""
+    paper's GA section (configs/nb201_cifar10.yaml), then `--proxy.table PATH` (unless not `serve`: the
+    table's settings, to compute scores under them) and `search_args`."""
     import yaml
 
     from lightning_nas.tables.rmi_table import provenance_path
@@ -134,7 +135,7 @@ def table_base(table: Path, out: Path, search_args: list[str]) -> list[str]:
            "search": search}  # fmt: skip
     path = out / "table_search.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return ["--config", str(path), "--proxy.table", str(table), *search_args]
+    return ["--config", str(path), *(["--proxy.table", str(table)] if serve else []), *search_args]
 
 
 def table_search(base: list[str], seed: int, metric: str, budget: float, population: int, generations: int, handling: str) -> tuple[Any, dict[str, Any]]:

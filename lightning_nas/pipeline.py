@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lightning_nas.backends import check_execution, threads_per_candidate
@@ -17,6 +17,7 @@ from lightning_nas.errors import ConfigError
 from lightning_nas.reference.loader import build_reference
 from lightning_nas.rmi.evaluator import RMIEvaluator
 from lightning_nas.rmi.probe import ProbeBatch, heldout_seed, reference_features, select_probe_batch
+from lightning_nas.rmi.score_key import settings_identity
 from lightning_nas.search.fitness import capacity_term
 from lightning_nas.settings import check_settings
 from lightning_nas.spaces import Genotype, SearchSpace, build_space
@@ -129,4 +130,8 @@ def build_scorer(problem: Problem) -> Scorer:
         "heldout": None if heldout is None else {"digest": heldout.digest(), "indices": heldout.indices, "seed": heldout_seed(cfg.seed)},
         "accelerator": cfg.proxy.accelerator,
     }
+    info["settings"] = settings_identity(
+        problem.space, cfg.proxy, cfg.seed, ref_info, dm.content_identity(), asdict(cfg.probe), probe.indices,
+        None if heldout is None else heldout.indices,
+    )  # what the scores mean, the same on every machine (a table of scores is matched on it)
     return Scorer(evaluator, probe, info)

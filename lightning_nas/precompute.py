@@ -81,19 +81,21 @@ def export_table(
     """Write the cached scores of `genotypes` into a table of scores with its provenance (plus `more`)."""
     from dataclasses import asdict
 
-    from lightning_nas.rmi.cache import run_score_parts
+    from lightning_nas.rmi.score_key import numeric_identity, run_score_parts
     from lightning_nas.run_dir import versions
-    from lightning_nas.tables.rmi_table import sha256_file, write_table
+    from lightning_nas.tables.rmi_table import write_table
 
     results = [cache.lookup(space.key(g)) for g in genotypes]
     extra = {
-        "reference": {**(scorer.info.get("reference") or {}), "checkpoint_sha256": sha256_file(cfg.reference.checkpoint)},
+        # the sha256 of the file the reference's weights came from: the given checkpoint or one trained here
+        "reference": {**(scorer.info.get("reference") or {}), "checkpoint_sha256": scorer.info["settings"]["reference"]["checkpoint_sha256"]},
         "config": {"proxy": asdict(cfg.proxy), "probe": asdict(cfg.probe), "data": asdict(cfg.data), "space": asdict(cfg.space),
                    "seed": cfg.seed},
         "versions": versions(),
         **(more or {}),
     }  # fmt: skip
-    return write_table(path, space, genotypes, results, run_score_parts(scorer, space), extra)
+    parts = run_score_parts(scorer, space)
+    return write_table(path, space, genotypes, results, parts, extra, settings=scorer.info["settings"], numeric=numeric_identity(parts))
 
 
 @cli_entry

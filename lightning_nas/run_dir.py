@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning_nas.errors import ConfigError, one_line_reason
+from lightning_nas.machine import machine
 
 PACKAGES = ("lightning_nas", "torch", "torchvision", "lightning", "torchmetrics", "deap", "numpy", "jsonargparse", "ofa", "nas-bench-201")
 
@@ -43,13 +44,22 @@ def versions() -> dict[str, Any]:
         out["cuda"] = torch.cuda.is_available()
     except ImportError:  # pragma: no cover
         pass
-    try:
-        here = Path(__file__).resolve().parent
-        commit = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-        out["git_commit"] = commit.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        out["git_commit"] = None
+    out.update(machine())  # the CPU model, torch's CPU capability and the BLAS build
+    out["git_commit"], out["git_dirty"] = _git_state()
     return out
+
+
+def _git_state() -> tuple[str | None, bool | None]:
+    """The commit of the package's checkout and whether it has uncommitted changes (None, None: not a checkout)."""
+    here = str(Path(__file__).resolve().parent)
+    try:
+        commit = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        if commit.returncode != 0 or not commit.stdout.strip():
+            return None, None
+        status = subprocess.run(["git", "-C", here, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10)
+        return commit.stdout.strip(), (bool(status.stdout.strip()) if status.returncode == 0 else None)
+    except (OSError, subprocess.SubprocessError):
+        return None, None
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -91,7 +91,7 @@ def test_a_partial_table_names_the_missing_architecture(exported, tmp_path):
         _search(argv, tmp_path, "--proxy.table", str(path))
 
 
-def test_threads_are_recorded_not_compared(exported, tmp_path):
+def test_threads_are_no_setting_a_table_of_another_count_serves(exported, tmp_path):
     full = _full_table(exported, tmp_path)
     _, argv = exported
     _search(argv, tmp_path, "--proxy.table", str(full), "--threads", "2")  # the table was computed at 1 thread

@@ -8,6 +8,7 @@ nor the number of loader workers (`data.num_workers`) changes what a model sees.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -142,6 +143,20 @@ class ImageDataModule(L.LightningDataModule):
             "split_seed": self.split_seed,
         }
 
+    def content_identity(self) -> dict[str, Any]:
+        """What the training data is, the same on every machine: the dataset's name, resolution and
+        normalisation, the train/validation split and a digest of its training images' source (raw bytes or
+        file list; never where the files lie). Part of a score's settings identity."""
+        self.setup()
+        full = self._train.dataset  # type: ignore[union-attr]  # the training images before the validation split
+        return {
+            "name": self.spec.name,
+            "resolution": self.spec.resolution,
+            "normalisation": getattr(full, "normalisation", None),  # None: a dataset class that does not say
+            "split": {"val_fraction": self.val_fraction, "split_seed": self.split_seed},
+            "digest": full.source_digest() if hasattr(full, "source_digest") else None,
+        }
+
     def train_set(self) -> Dataset:
         """The training split, un-augmented (the probe batch is drawn from it)."""
         if self._train is None:
@@ -198,14 +213,43 @@ class ImageDataModule(L.LightningDataModule):
         return self._loader(self._test, batch_size)  # type: ignore[arg-type]
 
 
-class TensorImages(Dataset):
-    """Images as one uint8/float tensor (n, c, h, w) in [0, 1] after `scale`, normalised on access."""
+def bytes_digest(*arrays: Any) -> str:
+    """sha256 (24 hex digits) of arrays' or tensors' raw bytes, shapes and dtypes: the identity of data that
+    is read, not computed (computed floats differ across CPUs in their last bits)."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
+        h.update(f"{a.shape}{a.dtype}".encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:24]
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+
+def files_digest(root: Path, files: list[tuple[str, int]]) -> str:
+    """sha256 (24 hex digits) of a file list: each (path, label) as its path relative to `root`, its size
+    in bytes and its label (never the root itself: the same files elsewhere are the same data)."""
+    h = hashlib.sha256()
+    for path, label in files:
+        h.update(f"{Path(path).relative_to(root).as_posix()}\t{Path(path).stat().st_size}\t{label}\n".encode())
+    return h.hexdigest()[:24]
+
+
+class TensorImages(Dataset):
+    """Images as one uint8/float tensor (n, c, h, w) in [0, 1] after `scale`, normalised on access.
+    `source`: the digest of what the images were read from, when they were computed from it (resized);
+    by default the digest of the images and labels themselves."""
+
+    def __init__(
+        self, images: torch.Tensor, labels: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...], source: str | None = None
+    ) -> None:
         self.images = images
         self.labels = labels
+        self.normalisation = {"mean": list(mean), "std": list(std)}
         self.mean = torch.tensor(mean).view(-1, 1, 1)
         self.std = torch.tensor(std).view(-1, 1, 1)
+        self.source = source
+
+    def source_digest(self) -> str:
+        return self.source or bytes_digest(self.images, self.labels)
 
     def __len__(self) -> int:
         return len(self.labels)

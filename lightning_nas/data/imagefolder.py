@@ -6,12 +6,20 @@ repeatedly); larger ones (ImageNet) are read lazily, image by image."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.utils.data import Dataset
 
 from lightning_nas.data import DATASETS
-from lightning_nas.data.base import IMAGENET_MEAN, IMAGENET_STD, DataSpec, ImageDataModule, TensorImages
+from lightning_nas.data.base import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    DataSpec,
+    ImageDataModule,
+    TensorImages,
+    files_digest,
+)
 from lightning_nas.errors import ConfigError
 
 IN_MEMORY_LIMIT = 100_000
@@ -20,13 +28,17 @@ IN_MEMORY_LIMIT = 100_000
 class _LazyFolder(Dataset):
     """ImageFolder decoded on access, 3 channels, normalised like TensorImages."""
 
-    def __init__(self, folder: Dataset, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
-        self.folder = folder
+    def __init__(self, folder: Any, root: Path, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        self.folder, self.root = folder, root
+        self.normalisation = {"mean": list(mean), "std": list(std)}
         self.mean = torch.tensor(mean).view(-1, 1, 1)
         self.std = torch.tensor(std).view(-1, 1, 1)
 
     def __len__(self) -> int:
         return len(self.folder)  # type: ignore[arg-type]
+
+    def source_digest(self) -> str:
+        return files_digest(self.root, self.folder.samples)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         x, y = self.folder[i]
@@ -54,15 +66,17 @@ class ImageFolderDataModule(ImageDataModule):
         from torchvision import datasets, transforms
 
         tf = transforms.Compose([transforms.Resize((self.spec.resolution,) * 2), transforms.PILToTensor()])
-        folder = datasets.ImageFolder(str(self.root / ("train" if train else "test")), transform=tf)
+        split = self.root / ("train" if train else "test")
+        folder = datasets.ImageFolder(str(split), transform=tf)
         if folder.classes != self.classes:
             raise ConfigError(f"class folders of {self.root / 'test'} differ from those of {self.root / 'train'}")
         if len(folder) > self.in_memory_limit:
-            return _LazyFolder(folder, IMAGENET_MEAN, IMAGENET_STD)
+            return _LazyFolder(folder, split, IMAGENET_MEAN, IMAGENET_STD)
         images = torch.stack([folder[i][0] for i in range(len(folder))])
         if images.shape[1] == 1:
             images = images.repeat(1, 3, 1, 1)
-        return TensorImages(images, torch.tensor(folder.targets), IMAGENET_MEAN, IMAGENET_STD)
+        source = files_digest(split, folder.samples)  # JPEG decoding and resizing are computed: the files are the data
+        return TensorImages(images, torch.tensor(folder.targets), IMAGENET_MEAN, IMAGENET_STD, source=source)
 
 
 @DATASETS.register("imagefolder")

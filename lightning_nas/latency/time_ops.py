@@ -35,6 +35,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from lightning_nas.machine import cpu_model as cpu_model  # re-exported: older callers import it from here
+from lightning_nas.machine import machine as host_machine
+
 FORMAT = "lightning_nas.latency/1"
 META = "_meta"
 MANIFEST = "manifest.json"
@@ -47,18 +50,9 @@ class TableError(Exception):
 
 
 # ---- the machine ------------------------------------------------------------------------------------
-def cpu_model() -> str:
-    info = Path("/proc/cpuinfo")
-    if info.exists():
-        for line in info.read_text(errors="replace").splitlines():
-            if line.startswith(("model name", "Hardware", "Processor")):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
 def machine(device: str, backend: str) -> dict[str, Any]:
     """CPU model, core count, GPU name, OS and the framework versions."""
-    out: dict[str, Any] = {"cpu": cpu_model(), "cores": os.cpu_count(), "system": platform.platform(), "python": platform.python_version()}
+    out: dict[str, Any] = {**host_machine(), "cores": os.cpu_count(), "system": platform.platform(), "python": platform.python_version()}
     try:
         import torch
 

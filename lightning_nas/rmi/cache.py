@@ -17,14 +17,12 @@ disk full), never stops a search: the run goes on without it after one warning n
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
 import os
 import sqlite3
 import time
-from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +30,19 @@ import torch
 
 from lightning_nas.errors import ConfigError, one_line_reason
 from lightning_nas.rmi.evaluator import ProxyResult
+from lightning_nas.rmi.score_key import (  # re-exported: the score key's names were defined here before
+    SCORE_VERSION as SCORE_VERSION,
+)
+from lightning_nas.rmi.score_key import digest as _digest
+from lightning_nas.rmi.score_key import parts_hash as parts_hash
+from lightning_nas.rmi.score_key import resolve_accelerator as resolve_accelerator
+from lightning_nas.rmi.score_key import run_score_parts as run_score_parts
+from lightning_nas.rmi.score_key import score_hash as score_hash
+from lightning_nas.rmi.score_key import score_parts as score_parts
+from lightning_nas.rmi.score_key import tensors_digest as tensors_digest
 
 log = logging.getLogger(__name__)
 
-SCORE_VERSION = 2  # bump when the proxy's code changes what a score means (2: threads and accelerator)
 BUSY_TIMEOUT_S = 60.0
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (
@@ -75,91 +82,6 @@ def default_cache_path(reference_cache_dir: str = "~/.cache/lightning_nas") -> P
 
 def resolve_cache_path(path: str | None, reference_cache_dir: str) -> Path:
     return Path(path).expanduser() if path else default_cache_path(reference_cache_dir)
-
-
-def _digest(*parts: Any) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(json.dumps(part, sort_keys=True, default=str).encode())
-        h.update(b"\x00")
-    return h.hexdigest()[:24]
-
-
-def tensors_digest(tensors: list[torch.Tensor]) -> str:
-    h = hashlib.sha256()
-    for t in tensors:
-        h.update(str(tuple(t.shape)).encode())
-        h.update(t.detach().cpu().contiguous().float().numpy().tobytes())
-    return h.hexdigest()[:24]
-
-
-# Proxy keys always hashed (accelerator too, see `score_hash`). A key added later is hashed only when it is
-# set away from its default, so adding a key whose default keeps the old behaviour does not invalidate
-# every cache (changing such a default, or what a key means, needs a SCORE_VERSION bump).
-_PROXY_KEYS = ("steps", "beta", "lr", "momentum", "weight_decay", "score_bn_mode")
-# Proxy keys that say where candidates run, not what a score is: never hashed.
-# table: where scores come from (a table of scores computed under the same settings), not what they are.
-_EXECUTION_KEYS = ("accelerator", "candidates_per_gpu", "table")  # accelerator: a key of its own in score_hash
-
-
-def _proxy_signature(settings: dict[str, Any], proxy: Any) -> dict[str, Any]:
-    defaults = {f.name: f.default for f in fields(proxy)} if is_dataclass(proxy) else {}
-    settings = {k: v for k, v in settings.items() if k not in _EXECUTION_KEYS}
-    return {k: v for k, v in settings.items() if k in _PROXY_KEYS or k not in defaults or v != defaults[k]}
-
-
-def resolve_accelerator(name: str) -> str:
-    """The device kind a proxy `accelerator` setting trains on here, as Lightning picks it: `auto` and
-    `gpu` are cuda (or mps) when there is one, `auto` is cpu otherwise."""
-    name = str(name).lower()
-    if name in ("auto", "gpu"):
-        if torch.cuda.is_available():
-            return "cuda"
-        if torch.backends.mps.is_available():
-            return "mps"
-    return "cpu" if name == "auto" else name
-
-
-def score_hash(*args: Any, threads: int) -> str:
-    """Hash of everything a score depends on: `parts_hash(score_parts(...))`, same arguments."""
-    return parts_hash(score_parts(*args, threads=threads))
-
-
-def score_parts(
-    space: Any,
-    reference_features: list[torch.Tensor],
-    probe_digest: str,
-    proxy: Any,
-    seed: int,
-    reference_info: Any = None,
-    *,
-    threads: int,
-) -> dict[str, Any]:
-    """Everything a score depends on: the reference's features on the probe batch (its weights,
-    taps and BN mode as they act), the probe batch, the proxy settings, the seed (candidate init), the
-    proxy network's size, `threads` (torch's CPU thread count while a candidate trains: pass the
-    evaluator's, `RMIEvaluator.threads`) and the device kind the proxy's accelerator resolves to here
-    (always, default or not: `auto` on a machine without a GPU is the same key as `cpu`).
-    `reference_info` (arch, taps) is added for readability of collisions only. A table of scores
-    records these parts, so a mismatch can name what differs."""
-    if int(threads) < 1:
-        raise ValueError(f"threads must be >= 1, got {threads}")
-    settings = asdict(proxy) if is_dataclass(proxy) else dict(proxy)
-    return {
-        "score_version": SCORE_VERSION,
-        "proxy_network": space.proxy_signature(),
-        "reference_features": tensors_digest(reference_features),
-        "probe": probe_digest,
-        "proxy": _proxy_signature(settings, proxy),
-        "seed": seed,
-        "runtime": {"threads": int(threads), "accelerator": resolve_accelerator(settings.get("accelerator", "cpu"))},
-        "reference": {k: v for k, v in (reference_info or {}).items() if k in ("arch", "taps", "bn_mode")},
-    }
-
-
-def parts_hash(parts: dict[str, Any]) -> str:
-    """The score hash of `score_parts` (their values in order: the key format of every stored score)."""
-    return _digest(*parts.values())
 
 
 def _checksum(
@@ -346,16 +268,6 @@ def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE scores ADD COLUMN torch_version TEXT")
 
 
-def run_score_parts(scorer: Any, space: Any) -> dict[str, Any]:
-    """`score_parts` of the scores a run's scorer computes (its evaluator's threads and accelerator)."""
-    ev = scorer.evaluator
-    reference = scorer.info.get("reference")
-    features, digest = ev.reference_features, scorer.probe.digest()
-    if ev.heldout is not None:  # scored on a second batch: it and the reference's features on it count too
-        features, digest = [*features, *ev.heldout_features], f"{digest}+{ev.heldout.digest()}"
-    return score_parts(space, features, digest, ev.cfg, ev.seed, reference, threads=ev.threads)
-
-
 def open_run_cache(cfg: Any, scorer: Any, space: Any, required: bool = False) -> RunCache | None:
     """The persistent cache for a run (`cfg.cache`), or None when disabled. The score key takes the thread
     count and accelerator the run's evaluator trains candidates with (`RMIEvaluator.threads`, `.cfg`).
@@ -368,7 +280,8 @@ def open_run_cache(cfg: Any, scorer: Any, space: Any, required: bool = False) ->
     if cfg.proxy.table:
         from lightning_nas.tables.rmi_table import open_table_scores
 
-        return open_table_scores(cfg.proxy.table, space, run_score_parts(scorer, space))  # type: ignore[return-value]
+        parts = run_score_parts(scorer, space)
+        return open_table_scores(cfg.proxy.table, space, parts, scorer.info["settings"])  # type: ignore[return-value]
     if not cfg.cache.enabled:
         return None
     path = resolve_cache_path(cfg.cache.path, cfg.reference.cache_dir)

@@ -126,9 +126,26 @@ def version_changes(run_dir: Path) -> list[str]:
     return changes
 
 
+def machine_change(run_dir: Path) -> str | None:
+    """`AMD EPYC (AVX512) -> Intel(R) Xeon(R) Processor (AVX2)` when this machine's CPU or torch's CPU
+    capability differs from the one the run started on (its versions.json); None when they are the same or
+    the run did not record its CPU."""
+    from lightning_nas.machine import describe, machine
+
+    try:
+        recorded = json.loads((run_dir / "versions.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(recorded, dict) or not recorded.get("cpu"):
+        return None
+    then, now = describe(recorded), describe(machine())
+    return None if then == now else f"{then} -> {now}"
+
+
 def warn_version_changes(run_dir: Path) -> None:
-    """Log a warning when the run is resumed under other versions than it started with: the scores it
-    has are kept, the new ones may differ slightly from what an uninterrupted run would have computed."""
+    """Log a warning (one line each) when the run is resumed under other versions, or on another CPU, than
+    it started with: the scores it has are kept, the new ones may differ slightly from what an
+    uninterrupted run would have computed."""
     changes = version_changes(run_dir)
     if changes:
         log.warning(
@@ -136,6 +153,14 @@ def warn_version_changes(run_dir: Path) -> None:
             "scores may differ slightly from an uninterrupted run's",
             run_dir,
             ", ".join(changes),
+        )
+    moved = machine_change(run_dir)
+    if moved:
+        log.warning(
+            "resuming %s on another CPU than it started on (%s): its recorded scores are kept, new scores may "
+            "differ in floating-point rounding from an uninterrupted run's",
+            run_dir,
+            moved,
         )
 
 

@@ -9,18 +9,24 @@ probe batch, proxy settings, seed, threads, accelerator), the reference checkpoi
 how many architectures the space has and whether the table holds them all. A table is written from the
 persistent cache (`python -m lightning_nas.precompute ... --export_table NAME.csv.gz`).
 
-A search refuses a table computed under other settings and names the parts that differ. The thread count
-and accelerator a table was computed with are recorded but not compared: they move a score by float
-rounding only, and serving scores trains nothing."""
+A table is matched on the settings identity (`lightning_nas.rmi.score_key.settings_identity`: what the
+scores mean, the same on every machine), never on float bits. A search refuses a table computed for another
+space or under other settings, in one line naming what differs. A table computed under the same settings
+on another machine (another CPU or instruction set, thread count, accelerator, torch or BLAS build: the
+exact identity differs) is served with one line that names both machines and quotes the agreement
+measured across machines (`cross_machine` in the provenance, from
+`benchmarks/rmi_table_cross_machine.py --record`). An older table that records no settings identity is
+matched on what it records (its config and score parts), and the line names the fields it does not
+record and that were therefore not compared; the data's location (`data.root`) is never compared."""
 
 from __future__ import annotations
 
 import csv
 import functools
 import gzip
-import hashlib
 import io
 import json
+import logging
 import math
 import statistics
 from dataclasses import dataclass
@@ -29,12 +35,14 @@ from pathlib import Path
 from typing import Any
 
 from lightning_nas.errors import ConfigError, one_line_reason
-from lightning_nas.rmi.cache import parts_hash
 from lightning_nas.rmi.evaluator import ProxyResult
+from lightning_nas.rmi.score_key import file_sha256, numeric_identity, parts_hash, settings_hash
+from lightning_nas.tables.score_match import TableMatch, match_table
+
+log = logging.getLogger(__name__)
 
 FORMAT = 1
-COMPARED = ("score_version", "proxy_network", "reference_features", "probe", "proxy", "seed", "reference")
-RUNTIME = "runtime"  # threads and accelerator: recorded, not compared
+sha256_file = file_sha256  # the name the benchmarks know
 
 
 def provenance_path(table: Path) -> Path:
@@ -56,16 +64,6 @@ class ScoreTable:
         return self.scores.get(key)
 
 
-def sha256_file(path: str | Path | None) -> str | None:
-    if not path or not Path(path).is_file():
-        return None
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def write_table(
     path: Path,
     space: Any,
@@ -74,9 +72,12 @@ def write_table(
     parts: dict[str, Any],
     extra: dict[str, Any],
     row_extra: list[dict[str, Any]] | None = None,
+    settings: dict[str, Any] | None = None,
+    numeric: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write the rows of `genotypes` that have a result (with `row_extra`'s columns, e.g. `scored_as`),
-    and the provenance; returns the provenance. Seconds per arch count the rows with seconds > 0 (an arch
+    and the provenance: the exact identity `parts`, the settings identity `settings` and the machine's
+    `numeric` identity; returns the provenance. Seconds per arch count the rows with seconds > 0 (an arch
     whose score was copied from an isomorphic one has 0)."""
     rows, seconds = [], []
     for i, (genotype, result) in enumerate(zip(genotypes, results, strict=True)):
@@ -99,6 +100,8 @@ def write_table(
         "space": space.name,
         "score_hash": parts_hash(parts),
         "parts": parts,
+        **({"settings_hash": settings_hash(settings), "settings": settings} if settings is not None else {}),
+        **({"numeric": numeric} if numeric is not None else {}),
         "rows": len(rows),
         "space_size": size,
         "complete": size is not None and len(rows) == size,
@@ -164,43 +167,19 @@ def _result(row: dict[str, str]) -> ProxyResult:
     return ProxyResult(rmi=rmi, cka=cka, losses={}, seconds=float(row.get("seconds") or 0.0))
 
 
-def differences(recorded: dict[str, Any], now: dict[str, Any]) -> list[str]:
-    """The compared score parts that differ, as `part: recorded X, now Y` (proxy settings key by key)."""
-    out = []
-    for part in COMPARED:
-        a, b = _plain(recorded.get(part)), _plain(now.get(part))
-        if a == b:
-            continue
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += [f"{part}.{k} (recorded {a.get(k)!r}, now {b.get(k)!r})" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
-        else:
-            out.append(f"{part} (recorded {a!r}, now {b!r})")
-    return out
-
-
-def _plain(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
-def check_table(table: ScoreTable, space: Any, parts: dict[str, Any]) -> None:
-    """Refuse a table computed for another space or under other settings, naming what differs."""
-    recorded = table.provenance
-    if recorded.get("space") != space.name:
-        raise ConfigError(f"table of scores {table.path} is for space {recorded.get('space')!r}, the search is in {space.name!r}")
-    if parts_hash(recorded["parts"]) != recorded.get("score_hash"):
-        raise ConfigError(f"table of scores {table.path}: its provenance's parts do not give its score hash (edited by hand?)")
-    diff = differences(recorded["parts"], parts)
-    if diff:
-        shown = "; ".join(diff[:4]) + (f"; and {len(diff) - 4} more" if len(diff) > 4 else "")
-        raise ConfigError(f"table of scores {table.path} was computed under other settings: {shown}")
-
+def check_table(
+    table: ScoreTable, space: Any, parts: dict[str, Any], settings: dict[str, Any], numeric: dict[str, Any] | None = None
+) -> TableMatch:
+    """Refuse a table computed for another space or under other settings, naming what differs; else how it
+    matches this run (`lightning_nas.tables.score_match`). `numeric`: this machine's (default: measured here)."""
+    return match_table(table.provenance, table.path, space.name, parts, settings, numeric or numeric_identity(parts))
 
 class TableScores:
     """The persistent cache's interface (`lookup`, `store`) over a table: every lookup is served from the
     table; an architecture the table lacks is a one-line error (nothing trains in a table-backed search)."""
 
-    def __init__(self, table: ScoreTable) -> None:
-        self.table = table
+    def __init__(self, table: ScoreTable, match: TableMatch | None = None) -> None:
+        self.table, self.match = table, match
 
     def lookup(self, key: str) -> ProxyResult:
         result = self.table.lookup(key)
@@ -217,7 +196,11 @@ class TableScores:
         """Nothing: the table is read-only (nothing is scored in a table-backed search)."""
 
 
-def open_table_scores(path: str | Path, space: Any, parts: dict[str, Any]) -> TableScores:
+def open_table_scores(path: str | Path, space: Any, parts: dict[str, Any], settings: dict[str, Any]) -> TableScores:
+    """The table's scores for a run with exact identity `parts` and settings identity `settings`: refused in
+    one line under other settings; served with one line (logged) when computed on another machine."""
     table = read_table(path)
-    check_table(table, space, parts)
-    return TableScores(table)
+    match = check_table(table, space, parts, settings)
+    if match.notice:
+        log.warning("%s", match.notice)
+    return TableScores(table, match)
