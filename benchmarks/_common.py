@@ -89,9 +89,11 @@ def md_table(rows: list[dict[str, Any]], fmt: str = "{:.3f}") -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_provenance(path: Path, argv: list[str], config: dict[str, Any]) -> None:
+def write_provenance(path: Path, argv: list[str], config: dict[str, Any], at_start: dict[str, Any] | None = None) -> None:
+    """command.txt, config.json and versions.json; `at_start`: `versions()` taken before the script wrote
+    anything (its git_dirty then says whether the code was committed, not whether results were written)."""
     from lightning_nas.run_dir import versions
 
     (path / "command.txt").write_text("python " + " ".join([sys.argv[0], *argv]) + "\n")
     (path / "config.json").write_text(json.dumps(config, indent=2, default=str) + "\n")
-    (path / "versions.json").write_text(json.dumps(versions(), indent=2, default=str) + "\n")
+    (path / "versions.json").write_text(json.dumps(at_start or versions(), indent=2, default=str) + "\n")

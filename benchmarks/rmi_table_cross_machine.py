@@ -175,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     require_shared()
     from lightning_nas.machine import describe, machine
+    from lightning_nas.run_dir import versions
+
+    at_start = versions()  # before anything is written (git_dirty: the code, not this run's results)
     from lightning_nas.tables.rmi_table import read_table
     from lightning_nas.tables.score_match import recorded_numeric
 
@@ -202,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     write_csv(out / "picks.csv", pick_rows)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     (out / "README.md").write_text(_readme(summary, pick_rows))
-    write_provenance(out, argv, {**vars(args), "run_argv": run_argv})
+    write_provenance(out, argv, {**vars(args), "run_argv": run_argv}, at_start)
     if args.record:
         record_in_table(table, between, summary, out)
     print(f"archs={summary['archs']} median_abs_delta={summary['median_abs_delta']:.3g} max_abs_delta={summary['max_abs_delta']:.3g} "
