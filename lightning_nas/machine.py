@@ -6,21 +6,12 @@ timings differ outright. Every run, table and stored result records `machine()`.
 from __future__ import annotations
 
 import functools
-import platform
 import re
-from pathlib import Path
 from typing import Any
 
-
-def cpu_model() -> str:
-    """The CPU's model name as the OS reports it (virtual machines often report a generic one, e.g.
-    "Intel(R) Xeon(R) Processor": the capability below tells more)."""
-    info = Path("/proc/cpuinfo")
-    if info.exists():
-        for line in info.read_text(errors="replace").splitlines():
-            if line.startswith(("model name", "Hardware", "Processor")):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine() or "unknown CPU"
+from lightning_nas.latency.time_ops import (
+    cpu_model,  # defined there: that file also runs standalone on a target
+)
 
 
 def cpu_capability() -> str | None:

@@ -35,9 +35,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lightning_nas.machine import cpu_model as cpu_model  # re-exported: older callers import it from here
-from lightning_nas.machine import machine as host_machine
-
 FORMAT = "lightning_nas.latency/1"
 META = "_meta"
 MANIFEST = "manifest.json"
@@ -50,12 +47,24 @@ class TableError(Exception):
 
 
 # ---- the machine ------------------------------------------------------------------------------------
+def cpu_model() -> str:
+    """The CPU's model name as the OS reports it (this file runs standalone on a target, so it is defined
+    here; `lightning_nas.machine` uses it too)."""
+    info = Path("/proc/cpuinfo")
+    if info.exists():
+        for line in info.read_text(errors="replace").splitlines():
+            if line.startswith(("model name", "Hardware", "Processor")):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
 def machine(device: str, backend: str) -> dict[str, Any]:
-    """CPU model, core count, GPU name, OS and the framework versions."""
-    out: dict[str, Any] = {**host_machine(), "cores": os.cpu_count(), "system": platform.platform(), "python": platform.python_version()}
+    """CPU model (and torch's CPU capability), core count, GPU name, OS and the framework versions."""
+    out: dict[str, Any] = {"cpu": cpu_model(), "cores": os.cpu_count(), "system": platform.platform(), "python": platform.python_version()}
     try:
         import torch
 
+        out["cpu_capability"] = str(torch.backends.cpu.get_cpu_capability())
         out["torch"] = torch.__version__
         if device.startswith("cuda") and torch.cuda.is_available():
             out["gpu"] = torch.cuda.get_device_name(torch.device(device))
