@@ -456,7 +456,9 @@ def test_the_front_files_of_a_run_without_a_budget(runs):
     rows, points = check_front_files(run, ["flops"], [None])
     results = results_of(run)
     assert results["budget"] is None and results["evaluations"] == 15 and len(results["logbook"]) == 3
-    assert len(rows) >= 2 and all(r["feasible"] == "True" for r in rows)
+    # one member where a single arch is both the cheapest and the best (the RMIs come from training on this
+    # CPU, so the front's size is not fixed: on an AMD EPYC the highest-RMI arch is also the cheapest)
+    assert len(rows) >= 1 and all(r["feasible"] == "True" for r in rows)
     # the cheapest (of equal FLOPs, which NB201 has many of, the highest RMI) and the highest-RMI candidate
     cheapest = min(points, key=lambda k: (points[k][1], -points[k][0]))
     best_rmi = max(points, key=lambda k: (points[k][0], -points[k][1]))
