@@ -113,7 +113,7 @@ class TensorBoardSearchLogger(SearchCallback):
             rows, k = search.records.rows, search.cfg.search.hall_of_fame_size
             scatter = rmi_cost_figure(rows, population, search.objectives, generation)
             writer.add_figure("images/rmi_vs_cost", scatter, generation)
-            ops = population_op_figure(search.space.name, population, rows, k, generation)
+            ops = population_op_figure(search.space, population, rows, k, generation)
             writer.add_figure("images/op_distribution", ops, generation)
         self._write_sessions(search, population, generation)
         writer.flush()

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         "fitness": fitness(result.rmi, costs, problem.budgets, cfg.cost.normalized, problem.capacity(genotype)),
         "feasible": feasible(costs, problem.budgets),
         "seed": cfg.seed,
-        "proxy": {"steps": cfg.proxy.steps, "beta": cfg.proxy.beta, "C": cfg.space.C, "N": cfg.space.N},
+        "proxy": {"steps": cfg.proxy.steps, "beta": cfg.proxy.beta, **problem.space.proxy_size()},
         "probe_digest": scorer.probe.digest(),
     }
     print(json.dumps(out))

@@ -152,11 +152,62 @@ def test_registry_builds_every_space_and_names_the_valid_ones():
 
     from lightning_nas.config import SpaceConfig
     from lightning_nas.errors import ConfigError
-    from lightning_nas.spaces import SPACES, build_space
+    from lightning_nas.spaces import SPACE_TYPES, SPACES, build_space
 
-    assert set(SPACES.names()) == set(SPACE_FACTORIES)
+    assert set(SPACES.names()) == set(SPACE_FACTORIES) == set(SPACE_TYPES.names())
     spec = SimpleNamespace(num_classes=7, in_channels=3, resolution=32)
     for name in SPACE_FACTORIES:
         assert build_space(SpaceConfig(name=name), spec).name == name
     with pytest.raises(ConfigError, match=r"unknown search space 'nope'; valid: .*nb201.*ofa_mbv3"):
         build_space(SpaceConfig(name="nope"), spec)
+
+
+def test_cost_members(space):
+    """The FLOPs unit names `complexity`'s first number; the cheapest member bounds every genotype, or the
+    space is finite and a cost enumerates it."""
+    assert isinstance(space.flops_unit, str) and space.flops_unit
+    lower = space.min_complexity()
+    if lower is None:
+        assert space.enumerate() is not None
+        return
+    for g in samples(space, 6, seed=2):
+        assert all(lo <= c for lo, c in zip(lower, space.complexity(g), strict=True))
+
+
+def test_printing_and_table_members(space):
+    g = samples(space, n=1, seed=8)[0]
+    size = space.proxy_size()
+    assert size and json.loads(json.dumps(size)) == size
+    fields = space.table_fields(g)
+    assert json.loads(json.dumps(fields)) == fields
+    assert (fields == {}) == (space.benchmark_fields(g) == {})
+    if space.benchmark is not None:
+        assert fields["arch_index"] == space.benchmark_fields(g)["nb201_index"]
+
+
+def test_gene_labels_read_stored_genotypes(space):
+    """Labels come from a genotype as a run's files store it (its JSON); the order lists each label once."""
+    genotypes = samples(space, n=4, seed=9)
+    labels = [space.gene_labels(json.loads(json.dumps(space.to_json(g)))) for g in genotypes]
+    assert all(ls and all(isinstance(x, str) for x in ls) for ls in labels)
+    seen = {x for ls in labels for x in ls}
+    order = space.label_order(seen)
+    assert sorted(order) == sorted(seen) and len(order) == len(seen)
+
+
+def test_latency_members(space):
+    """Every genotype's operators are in the space's tables; the timed network runs on its input shape;
+    the registered class rebuilds the space from its tables' shape."""
+    from lightning_nas.spaces import SPACE_TYPES
+
+    tables = space.latency_tables()
+    keys = {t.resolution: {op.key for op in t.operators} for t in tables}
+    for g in samples(space, n=4, seed=10):
+        resolution, counts = space.latency_counts(g)
+        assert counts and set(counts) <= keys[resolution] and min(counts.values()) >= 1
+    net, shape = space.latency_network(g)
+    with torch.no_grad():
+        assert net.eval()(torch.zeros(1, *shape)).shape == (1, space.num_classes)
+    rebuilt = SPACE_TYPES.get(space.name).from_latency_shape(tables[0].shape, sorted(keys))
+    assert type(rebuilt) is type(space)
+    assert {t.resolution: {op.key for op in t.operators} for t in rebuilt.latency_tables()} == keys

@@ -19,7 +19,7 @@ class ComplexityCost:
         self.space = space
         self.kind = kind
         self.name = kind
-        self.unit = getattr(space, "flops_unit", "MFLOPs") if kind == "flops" else "M params"
+        self.unit = space.flops_unit if kind == "flops" else "M params"
         self._cache: dict[str, float] = {}
 
     def cost(self, genotype: Genotype) -> float:
@@ -31,13 +31,12 @@ class ComplexityCost:
 
     @functools.lru_cache(maxsize=1)  # noqa: B019 - one model per search
     def minimum(self) -> float | None:
+        lower = self.space.min_complexity()
+        if lower is not None:
+            return lower[0] if self.kind == "flops" else lower[1]
         genotypes = self.space.enumerate()
         if genotypes is None:
-            lower = getattr(self.space, "min_complexity", None)
-            if lower is None:
-                return None
-            flops, params = lower()
-            return flops if self.kind == "flops" else params
+            return None
         best = math.inf
         for g in genotypes:
             flops, params = self.space.complexity(g)

@@ -16,28 +16,13 @@ from lightning_nas.spaces.base import Genotype, SearchSpace
 
 
 def expected_tables(space: SearchSpace) -> list[TableSpec]:
-    """The tables a space needs, with the operators it can place (full-size network for NB201)."""
-    if space.name == "nb201":
-        from lightning_nas.latency.nb201_ops import nb201_table
-
-        s: Any = space
-        return [nb201_table(s.full_C, s.full_N, s.resolution, s.num_classes, s.in_channels)]
-    if space.name == "ofa_mbv3":
-        from lightning_nas.latency.ofa_ops import ofa_tables
-
-        return ofa_tables(space)
-    raise ConfigError(f"cost metric 'local_latency' supports the nb201 and ofa_mbv3 spaces, not {space.name!r}")
+    """The tables a space needs, with the operators its full-size networks can place."""
+    return space.latency_tables()
 
 
-def genotype_counts(space: Any, genotype: Genotype) -> tuple[int, Counter[str]]:
+def genotype_counts(space: SearchSpace, genotype: Genotype) -> tuple[int, Counter[str]]:
     """(the table's resolution, the operator keys of the genotype's network with multiplicities)."""
-    if space.name == "nb201":
-        from lightning_nas.latency.nb201_ops import nb201_counts
-
-        return space.resolution, nb201_counts(genotype, space.full_C, space.full_N, space.resolution, space.num_classes, space.in_channels)
-    from lightning_nas.latency.ofa_ops import ofa_counts
-
-    return genotype.r, ofa_counts(genotype, space.width_mult, space.num_classes)
+    return space.latency_counts(genotype)
 
 
 class LocalLatencyCost:

@@ -132,7 +132,9 @@ class OFALatencyCost:
 
 @COSTS.register("ofa_latency")
 def _build(cfg: Any, ctx: CostContext) -> OFALatencyCost:
-    if ctx.space.name != "ofa_mbv3":
+    from lightning_nas.spaces.ofa_mbv3.space import OFAMobileNetV3Space
+
+    if not isinstance(ctx.space, OFAMobileNetV3Space):
         raise ConfigError(f"cost metric 'ofa_latency' exists only for the ofa_mbv3 space, not {ctx.space.name!r}")
     if not cfg.table:
         raise ConfigError("cost metric 'ofa_latency' needs cost.table: an OFA <resolution>_lookup_table.yaml or a folder of them")

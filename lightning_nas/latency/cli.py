@@ -28,13 +28,21 @@ from lightning_nas.cli import prog as cli_prog
 from lightning_nas.errors import ConfigError, cli_entry
 from lightning_nas.reporting.args import OneLineArgumentParser
 
-SPACES = ("nb201", "ofa_mbv3")
 DEVICES = ("cpu", "cuda")
 BACKENDS = ("torch", "onnxruntime")
 
 
+def _space_name(name: str) -> str:
+    """`--space`: a registered space, looked up only when given (so `--help` imports no space)."""
+    from lightning_nas.spaces import SPACE_TYPES
+
+    if name not in SPACE_TYPES:
+        raise argparse.ArgumentTypeError(f"unknown search space {name!r}; valid: {', '.join(SPACE_TYPES.names())}")
+    return name
+
+
 def _space_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--space", required=True, choices=SPACES)
+    p.add_argument("--space", required=True, type=_space_name, help="a registered search space: nb201 or ofa_mbv3")
     p.add_argument("--resolution", type=int, action="append", default=None,
                    help="input resolution; repeat for several OFA tables (default: nb201 32, ofa_mbv3 224)")  # fmt: skip
     p.add_argument("--num_classes", type=int, default=None, help="classifier size (default: nb201 10, ofa_mbv3 1000)")
@@ -84,19 +92,10 @@ def specs(args: argparse.Namespace) -> list[Any]:
     for name in ("batch", "C", "N", "in_channels"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name} must be >= 1, got {getattr(args, name)}")
-    if args.space == "nb201":
-        from lightning_nas.latency.nb201_ops import nb201_table
+    from lightning_nas.spaces import SPACE_TYPES
 
-        res = args.resolution or [32]
-        if len(res) != 1 or res[0] < 4:
-            raise ConfigError(f"nb201 takes one --resolution >= 4, got {res}")
-        return [nb201_table(args.C, args.N, res[0], args.num_classes or 10, args.in_channels)]
-    from lightning_nas.latency.ofa_ops import ofa_tables
-    from lightning_nas.spaces.ofa_mbv3.space import OFAMobileNetV3Space
-
-    res = tuple(dict.fromkeys(args.resolution or [224]))
-    space = OFAMobileNetV3Space(num_classes=args.num_classes or 1000, resolution=max(res), resolutions=res, width_mult=args.width_mult)
-    return ofa_tables(space)
+    shape = {k: getattr(args, k) for k in ("C", "N", "num_classes", "in_channels", "width_mult")}
+    return SPACE_TYPES.get(args.space).from_latency_shape(shape, args.resolution or []).latency_tables()
 
 
 def check_device(args: argparse.Namespace) -> None:

@@ -56,7 +56,7 @@ def ofa_table(space: Any, r: int) -> TableSpec:
                 if key not in ops:
                     ops[key] = Operator(key, lambda ks=ks, e=e, i=i: layer(ks, e, i), shape)
     shape = {"width_mult": space.width_mult, "num_classes": space.num_classes}
-    return TableSpec("ofa_mbv3", r, shape, list(ops.values()))
+    return TableSpec(space.name, r, shape, list(ops.values()))
 
 
 def ofa_counts(genotype: OFAGenotype, width_mult: float, num_classes: int) -> Counter[str]:

@@ -25,19 +25,12 @@ from lightning_nas.latency.lut import LatencyLUT
 
 def space_of(lut: LatencyLUT) -> Any:
     """The search space (and its network sizes) the table was built for."""
+    from lightning_nas.spaces import SPACE_TYPES
+
+    if lut.space not in SPACE_TYPES:
+        raise ConfigError(f"latency table for an unknown space {lut.space!r}; valid: {', '.join(SPACE_TYPES.names())}")
     meta = next(iter(lut.metas.values()))
-    shape = meta["shape"]
-    if lut.space == "nb201":
-        from lightning_nas.spaces.nb201.space import NB201Space
-
-        return NB201Space(num_classes=shape["num_classes"], in_channels=shape["in_channels"], resolution=meta["resolution"],
-                          full_C=shape["C"], full_N=shape["N"])  # fmt: skip
-    if lut.space == "ofa_mbv3":
-        from lightning_nas.spaces.ofa_mbv3.space import OFAMobileNetV3Space
-
-        res = tuple(sorted(lut.tables))
-        return OFAMobileNetV3Space(num_classes=shape["num_classes"], resolution=max(res), resolutions=res, width_mult=shape["width_mult"])
-    raise ConfigError(f"latency table for an unknown space {lut.space!r}; valid: nb201, ofa_mbv3")
+    return SPACE_TYPES.get(lut.space).from_latency_shape(meta["shape"], sorted(lut.tables))
 
 
 def check_runnable(meta: dict[str, Any]) -> None:
@@ -53,9 +46,7 @@ def check_runnable(meta: dict[str, Any]) -> None:
 
 def network(space: Any, genotype: Any) -> tuple[torch.nn.Module, tuple[int, ...]]:
     """The full-size network of a genotype and its input shape (without the batch)."""
-    if space.name == "nb201":
-        return space.to_module(genotype, proxy=False), (space.in_channels, space.resolution, space.resolution)
-    return space.subnet(genotype), (3, genotype.r, genotype.r)
+    return space.latency_network(genotype)
 
 
 def time_network(space: Any, genotype: Any, meta: dict[str, Any], timing: dict[str, Any]) -> float:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from types import SimpleNamespace
 from typing import Any
 
 from lightning_nas.reporting.run_reader import FinishedRun
+from lightning_nas.spaces.base import SearchSpace
 
 
 @dataclass
@@ -68,23 +70,6 @@ def unique_candidates(run: FinishedRun) -> list[tuple[float, float]]:
     return list(seen.values())
 
 
-def gene_labels(space: str, genotype: Any) -> list[str]:
-    """Readable gene values: NB201 op names, `key=value` for dict genotypes (OFA), else the values."""
-    if space == "nb201":
-        from lightning_nas.spaces.nb201.network import OPS
-
-        return [OPS[int(i)] for i in _as_list(genotype)]
-    if isinstance(genotype, dict):
-        return [f"{k}={v}" for k, vals in genotype.items() for v in (vals if isinstance(vals, list) else [vals])]
-    return [str(v) for v in _as_list(genotype)]
-
-
-def _as_list(genotype: Any) -> list[Any]:
-    if isinstance(genotype, str):
-        return genotype.split()
-    return list(genotype)
-
-
 def final_population(run: FinishedRun) -> list[Any]:
     last = max(int(r["generation"]) for r in run.rows)
     return [r["genotype"] for r in run.rows if int(r["generation"]) == last]
@@ -94,23 +79,22 @@ def top10(run: FinishedRun) -> list[dict[str, Any]]:
     return list(run.results.get("hall_of_fame", []))[:10]
 
 
-def op_fractions(space: str, genotypes: list[Any]) -> dict[str, float]:
-    """Share of each gene value over all genes of `genotypes`."""
-    counts = Counter(label for g in genotypes for label in gene_labels(space, g))
+def op_fractions(space: SearchSpace, genotypes: list[Any]) -> dict[str, float]:
+    """Share of each gene value (`space.gene_labels`) over all genes of `genotypes`."""
+    counts = Counter(label for g in genotypes for label in space.gene_labels(g))
     total = sum(counts.values())
     return {k: v / total for k, v in counts.items()} if total else {}
 
 
-def label_order(space: str, labels: set[str]) -> list[str]:
-    if space == "nb201":
-        from lightning_nas.spaces.nb201.network import OPS
+def run_space(run: FinishedRun) -> SearchSpace:
+    """The run's search space, to read its genotypes: built from its recorded space settings, without
+    the dataset (its shape does not change how genes read) and without pre-trained weights."""
+    from lightning_nas.spaces import build_space
 
-        return [op for op in OPS if op in labels] + sorted(labels - set(OPS))
-    return sorted(labels)
-
-
-def space_name(run: FinishedRun) -> str:
-    return str(run.setting("space", "name", "nb201"))
+    cfg = run.config()
+    resolution = cfg.data.resolution or max(cfg.space.resolutions, default=32)
+    shape = SimpleNamespace(name=cfg.data.name, num_classes=10, in_channels=3, resolution=resolution)
+    return build_space(replace(cfg.space, weights=None), shape)
 
 
 def cost_metrics(run: FinishedRun) -> list[tuple[str, str]]:
@@ -131,13 +115,10 @@ def evaluated_points(run: FinishedRun) -> dict[str, dict[str, float]]:
 def nb201_accuracy(run: FinishedRun) -> Any:
     """`key -> accuracy (%)` from the NB201 table the run's fine-tune settings name (finetune.nb201_table),
     or None when there is none or the space is not NB201."""
-    from lightning_nas.spaces.base import NB201_BENCHMARK
     from lightning_nas.tables.benchmark_accuracy import benchmark_lookup
 
-    if space_name(run) != "nb201":
-        return None
     cfg = run.config()
-    lookup = benchmark_lookup(cfg.finetune, NB201_BENCHMARK, cfg.data.name)
+    lookup = benchmark_lookup(cfg.finetune, run_space(run).benchmark, cfg.data.name)
     if lookup is None:
         return None
     return lambda key: lookup.table.get(key, lookup.dataset, lookup.field)

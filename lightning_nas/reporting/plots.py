@@ -15,15 +15,15 @@ from lightning_nas.reporting.data import (
     evaluated_points,
     final_population,
     generation_stats,
-    label_order,
     nb201_accuracy,
     op_fractions,
-    space_name,
+    run_space,
     top10,
     unique_candidates,
 )
 from lightning_nas.reporting.format import number
 from lightning_nas.reporting.run_reader import FinishedRun
+from lightning_nas.spaces.base import SearchSpace
 
 DPI = 110
 
@@ -106,9 +106,8 @@ def _bars(ax: object, groups: dict[str, dict[str, float]], order: list[str]) -> 
     ax.legend(fontsize=7)  # type: ignore[attr-defined]
 
 
-def op_groups(runs: list[FinishedRun]) -> dict[str, dict[str, float]]:
+def op_groups(space: SearchSpace, runs: list[FinishedRun]) -> dict[str, dict[str, float]]:
     """Operation shares: final population and top 10 for one run; the final populations for several."""
-    space = space_name(runs[0])
     if len(runs) == 1:
         run = runs[0]
         return {
@@ -118,9 +117,9 @@ def op_groups(runs: list[FinishedRun]) -> dict[str, dict[str, float]]:
     return {run.name: op_fractions(space, final_population(run)) for run in runs}
 
 
-def op_distribution_figure(space: str, groups: dict[str, dict[str, float]], title: str) -> Figure:
+def op_distribution_figure(space: SearchSpace, groups: dict[str, dict[str, float]], title: str) -> Figure:
     """Share of each gene value (NB201: operation; OFA: `ks=`, `e=`, `d=` choices) per group of genotypes."""
-    order = label_order(space, {k for g in groups.values() for k in g})
+    order = space.label_order({k for g in groups.values() for k in g})
     fig = Figure(figsize=(max(6.5, 0.5 * len(order) + 2), 4.5))
     ax = fig.subplots()
     _bars(ax, groups, order)
@@ -130,7 +129,8 @@ def op_distribution_figure(space: str, groups: dict[str, dict[str, float]], titl
 
 def plot_op_distribution(runs: list[FinishedRun], path: Path) -> Path:
     title = "operations in the final population" + (" and the top 10" if len(runs) == 1 else ", per run")
-    return _save(op_distribution_figure(space_name(runs[0]), op_groups(runs), title), path)
+    space = run_space(runs[0])
+    return _save(op_distribution_figure(space, op_groups(space, runs), title), path)
 
 
 def plot_pareto_front(run: FinishedRun, path: Path) -> Path:

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from lightning_nas.reporting.data import op_fractions
 from lightning_nas.reporting.plots import op_distribution_figure
+from lightning_nas.spaces.base import SearchSpace
 
 
 def _value(v: Any) -> float:
@@ -78,7 +79,7 @@ def rmi_cost_figure(
 
 
 def population_op_figure(
-    space: str, population: list[dict[str, Any]], rows: list[dict[str, Any]], k: int, generation: int
+    space: SearchSpace, population: list[dict[str, Any]], rows: list[dict[str, Any]], k: int, generation: int
 ) -> Figure:
     """Gene-value shares of the population (`rows` of one generation) and of the best `k` so far."""
     top = best_so_far(rows, k)

@@ -257,7 +257,7 @@ class Search:
         )
         write_json(self.run_dir / "results.json", results)
         if "pareto_front" in results:
-            write_pareto_csv(self.run_dir / PARETO_CSV, results["pareto_front"], self.objectives)
+            write_pareto_csv(self.run_dir / PARETO_CSV, results["pareto_front"], self.objectives, self.space)
         self.records.write_csv()
         for cb in self.callbacks:
             cb.on_search_end(self, results)

@@ -126,13 +126,13 @@ def build_results(
 PARETO_CSV = "pareto.csv"
 
 
-def write_pareto_csv(path: Path, front: list[dict[str, Any]], objectives: list[Objective]) -> None:
+def write_pareto_csv(path: Path, front: list[dict[str, Any]], objectives: list[Objective], space: SearchSpace) -> None:
     """One row per front member (highest RMI first): its genotype (JSON), key, benchmark identifiers,
     RMI, one `cost_<metric>` column per cost objective, and whether it meets every budget."""
     rows = []
     for m in front:
         values = {c["metric"]: c["value"] for c in m["costs"]}
-        ids = {k: m[k] for k in ("arch_str", "nb201_index") if k in m}
+        ids = space.benchmark_fields(space.from_json(m["genotype"]))
         rows.append({
             "genotype": json.dumps(m["genotype"]), "key": m["key"], **ids, "rmi": m["rmi"],
             **{f"cost_{o.name}": values[o.name] for o in objectives}, "feasible": m["feasible"],

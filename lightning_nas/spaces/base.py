@@ -9,17 +9,25 @@ reduced, e.g. NB201 at C 8, N 1 on a CPU), False the full-size network that cost
 export use. `proxy_signature()` is every setting that changes the proxy network (it enters the score
 key); `benchmark` names the tabular benchmark whose indices the genotypes have (None: no table), and
 `benchmark_fields(g)` gives a genotype's identifiers there (for NB201: arch string and index).
+
+The space also answers what the tools around it need, so that no tool branches on a space's name: the
+FLOPs unit and the cheapest member (costs), the full-size network's latency operators (latency tables),
+gene labels (reports), the proxy's size (printing) and the identifier columns of a score table.
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from lightning_nas.latency.operators import TableSpec
 
 Genotype = Hashable
 NB201_BENCHMARK = "nas-bench-201"
@@ -37,6 +45,7 @@ class Tap:
 class SearchSpace(Protocol):
     name: str
     benchmark: str | None
+    flops_unit: str  # the name of `complexity`'s FLOPs unit (NB201 "MFLOPs", OFA "MMACs")
 
     def sample(self, rng: random.Random) -> Genotype: ...
 
@@ -83,6 +92,43 @@ class SearchSpace(Protocol):
     def enumerate(self) -> Iterator[Genotype] | None:
         """Every genotype for a finite space, None otherwise."""
         ...
+
+    def min_complexity(self) -> tuple[float, float] | None:
+        """The smallest (FLOPs, params) known without enumerating; None: enumerate the space, if finite."""
+        ...
+
+    def proxy_size(self) -> dict[str, Any]:
+        """The settings that size the proxy network, as `score` prints them (NB201: C and N)."""
+        ...
+
+    def table_fields(self, genotype: Genotype) -> dict[str, Any]:
+        """The genotype's identifier columns in a score table (NB201: arch_str, arch_index)."""
+        ...
+
+    def gene_labels(self, data: Any) -> list[str]:
+        """Readable gene values of a genotype as a run's files store it (its JSON), for gene-share plots."""
+        ...
+
+    def label_order(self, labels: set[str]) -> list[str]:
+        """Gene labels in the order plots show them."""
+        ...
+
+    def latency_tables(self) -> list[TableSpec]:
+        """The latency tables the full-size networks need: every operator they can place."""
+        ...
+
+    def latency_counts(self, genotype: Genotype) -> tuple[int, Counter[str]]:
+        """(the table's resolution, the operator keys of the full-size network with multiplicities)."""
+        ...
+
+    def latency_network(self, genotype: Genotype) -> tuple[nn.Module, tuple[int, ...]]:
+        """The full-size network as a latency table prices it, and its input shape (without the batch)."""
+        ...
+
+
+def gene_values(data: Any) -> list[Any]:
+    """A stored genotype's genes as a list (a string splits on spaces)."""
+    return data.split() if isinstance(data, str) else list(data)
 
 
 @torch.no_grad()

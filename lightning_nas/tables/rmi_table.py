@@ -83,9 +83,8 @@ def write_table(
     for i, (genotype, result) in enumerate(zip(genotypes, results, strict=True)):
         if result is None:
             continue
-        fields = {("arch_index" if k == "nb201_index" else k): v for k, v in space.benchmark_fields(genotype).items()}
         rows.append(
-            {"key": space.key(genotype), **fields, **(row_extra[i] if row_extra else {}), "rmi": repr(float(result.rmi)),
+            {"key": space.key(genotype), **space.table_fields(genotype), **(row_extra[i] if row_extra else {}), "rmi": repr(float(result.rmi)),
              **{f"cka_{j}": repr(float(c)) for j, c in enumerate(result.cka)}, "seconds": round(result.seconds, 4)}
         )  # fmt: skip
         if result.seconds > 0:

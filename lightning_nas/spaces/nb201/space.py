@@ -6,20 +6,24 @@ import functools
 import gzip
 import itertools
 import random
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from numbers import Integral
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nas_201_api import NASBench201API
 from torch import nn
 
 from lightning_nas.errors import ConfigError
-from lightning_nas.spaces import SPACES
-from lightning_nas.spaces.base import NB201_BENCHMARK, Tap, measure_taps
+from lightning_nas.spaces import SPACE_TYPES, SPACES
+from lightning_nas.spaces.base import NB201_BENCHMARK, Tap, gene_values, measure_taps
 from lightning_nas.spaces.nb201 import network as net
 from lightning_nas.spaces.nb201.network import EDGES, OPS
+
+if TYPE_CHECKING:
+    from lightning_nas.latency.operators import TableSpec
 
 NB201Genotype = tuple[int, int, int, int, int, int]
 
@@ -63,6 +67,7 @@ def from_ops_digits(digits: str) -> NB201Genotype:
     return tuple(int(d) for d in digits)  # type: ignore[return-value]
 
 
+@SPACE_TYPES.register("nb201")
 @dataclass
 class NB201Space:
     """NB201 cells. `C`, `N` size the network the RMI proxy trains (paper: 16, 5); `full_C`, `full_N`
@@ -80,6 +85,7 @@ class NB201Space:
     name: str = "nb201"
     benchmark: str | None = NB201_BENCHMARK
     full_resolution: int | None = None
+    flops_unit: str = "MFLOPs"  # NAS-Bench-201's name for its FLOPs
 
     def sample(self, rng: random.Random) -> NB201Genotype:
         return tuple(rng.randrange(len(OPS)) for _ in EDGES)  # type: ignore[return-value]
@@ -163,6 +169,45 @@ class NB201Space:
 
     def enumerate(self) -> Iterator[NB201Genotype]:
         return itertools.product(range(len(OPS)), repeat=len(EDGES))  # type: ignore[return-value]
+
+    def min_complexity(self) -> None:
+        return None  # finite: a cost enumerates the space
+
+    def proxy_size(self) -> dict[str, Any]:
+        return {"C": self.C, "N": self.N}
+
+    def table_fields(self, genotype: NB201Genotype) -> dict[str, Any]:
+        return {"arch_str": to_arch_str(genotype), "arch_index": nb201_index(genotype)}
+
+    def gene_labels(self, data: Any) -> list[str]:
+        return [OPS[int(i)] for i in gene_values(data)]
+
+    def label_order(self, labels: set[str]) -> list[str]:
+        return [op for op in OPS if op in labels] + sorted(labels - set(OPS))
+
+    # ---- latency tables of the full-size network (full_C, full_N) ----------------------------------
+    def latency_tables(self) -> list[TableSpec]:
+        from lightning_nas.latency.nb201_ops import nb201_table
+
+        return [nb201_table(self.full_C, self.full_N, self.resolution, self.num_classes, self.in_channels)]
+
+    def latency_counts(self, genotype: NB201Genotype) -> tuple[int, Counter[str]]:
+        from lightning_nas.latency.nb201_ops import nb201_counts
+
+        shape = (self.full_C, self.full_N, self.resolution, self.num_classes, self.in_channels)
+        return self.resolution, nb201_counts(genotype, *shape)
+
+    def latency_network(self, genotype: NB201Genotype) -> tuple[nn.Module, tuple[int, ...]]:
+        return self.to_module(genotype, proxy=False), (self.in_channels, self.resolution, self.resolution)
+
+    @classmethod
+    def from_latency_shape(cls, shape: dict[str, Any], resolutions: Sequence[int]) -> NB201Space:
+        """The space a latency table's shape describes (None or missing: `latency build`'s defaults)."""
+        res = list(resolutions) or [32]
+        if len(res) != 1 or res[0] < 4:
+            raise ConfigError(f"nb201 takes one --resolution >= 4, got {res}")
+        return cls(num_classes=shape.get("num_classes") or 10, in_channels=shape.get("in_channels", 3),
+                   resolution=res[0], full_C=shape.get("C", 16), full_N=shape.get("N", 5))  # fmt: skip
 
 
 @functools.lru_cache(maxsize=1)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,16 +30,17 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from lightning_nas.errors import ConfigError, check_path
-from lightning_nas.spaces import SPACES
+from lightning_nas.errors import ConfigError
+from lightning_nas.spaces import SPACE_TYPES, SPACES
 from lightning_nas.spaces.base import Tap, measure_taps
 from lightning_nas.spaces.ofa_mbv3 import compat as ofa_compat
-from lightning_nas.spaces.ofa_mbv3.arch import MAX_DEPTH, N_BLOCKS, N_STAGES, OFAGenotype, complexity
+from lightning_nas.spaces.ofa_mbv3 import genes
+from lightning_nas.spaces.ofa_mbv3.arch import N_BLOCKS, N_STAGES, OFAGenotype, complexity
+from lightning_nas.spaces.ofa_mbv3.tools import OFASpaceTools
 
 log = logging.getLogger(__name__)
 
 TAP_STAGES = (0, 2, 4)  # stages 1, 3, 5 (0-based)
-_BLOCK_RE = re.compile(r"k(\d+)e(\d+)")
 
 
 class ResizeInput(nn.Module):
@@ -83,17 +83,9 @@ def replace_classifier(net: nn.Module, num_classes: int) -> None:
     )
 
 
-def _check_subset(what: str, values: tuple[int, ...], valid: tuple[int, ...]) -> None:
-    bad = [v for v in values if v not in valid]
-    if not values or bad:
-        shown = bad[0] if bad else "[]"
-        raise ConfigError(
-            f"invalid {what} {shown!r}; valid: non-empty subset of {', '.join(map(str, valid))}"
-        )
-
-
+@SPACE_TYPES.register("ofa_mbv3")
 @dataclass
-class OFAMobileNetV3Space:
+class OFAMobileNetV3Space(OFASpaceTools):
     """num_classes / in_channels / resolution: the dataset's; width_mult: 1.0 or 1.2; resolutions: the
     choices of the resolution gene (default: the dataset's resolution only); kernel_sizes, expand_ratios,
     depths: the choices sampled (subsets of OFA's 3/5/7, 3/4/6, 2/3/4); resolution_mutate_prob (OFA 0.5);
@@ -119,57 +111,17 @@ class OFAMobileNetV3Space:
         self.kernel_sizes = tuple(sorted(self.kernel_sizes))
         self.expand_ratios = tuple(sorted(self.expand_ratios))
         self.depths = tuple(sorted(self.depths))
-        if self.in_channels != 3:
-            raise ConfigError(
-                f"the ofa_mbv3 space needs 3-channel images, got in_channels {self.in_channels}; valid: 3"
-            )
-        if self.width_mult not in ofa_compat.OFA_WIDTH_MULTS:
-            raise ConfigError(
-                f"invalid space.width_mult {self.width_mult!r}; valid: {', '.join(map(str, ofa_compat.OFA_WIDTH_MULTS))}"
-            )
-        _check_subset("space.kernel_sizes", self.kernel_sizes, ofa_compat.OFA_KERNEL_SIZES)
-        _check_subset("space.expand_ratios", self.expand_ratios, ofa_compat.OFA_EXPAND_RATIOS)
-        _check_subset("space.depths", self.depths, ofa_compat.OFA_DEPTHS)
-        if any(r < 8 for r in self.resolutions):
-            raise ConfigError(f"invalid space.resolutions {list(self.resolutions)}; each must be >= 8 pixels")
-        if not 0.0 <= self.resolution_mutate_prob <= 1.0:
-            raise ConfigError(
-                f"space.resolution_mutate_prob must be in [0, 1], got {self.resolution_mutate_prob}"
-            )
-        if self.weights is not None:
-            check_path("OFA supernet weights (space.weights)", self.weights)
+        genes.check_settings(self)
 
     # ---- the GA operators ----------------------------------------------------------------------
     def sample(self, rng: random.Random) -> OFAGenotype:
-        ks = tuple(rng.choice(self.kernel_sizes) for _ in range(N_BLOCKS))
-        e = tuple(rng.choice(self.expand_ratios) for _ in range(N_BLOCKS))
-        d = tuple(rng.choice(self.depths) for _ in range(N_STAGES))
-        return OFAGenotype(ks, e, d, rng.choice(self.resolutions))
+        return genes.sample(self, rng)
 
     def mutate(self, genotype: OFAGenotype, rng: random.Random, rate: float) -> OFAGenotype:
-        r = rng.choice(self.resolutions) if rng.random() < self.resolution_mutate_prob else genotype.r
-        ks, e, d = list(genotype.ks), list(genotype.e), list(genotype.d)
-        for i in range(N_BLOCKS):
-            if rng.random() < rate:
-                ks[i] = rng.choice(self.kernel_sizes)
-                e[i] = rng.choice(self.expand_ratios)
-        for s in range(N_STAGES):
-            if rng.random() < rate:
-                d[s] = rng.choice(self.depths)
-        return OFAGenotype(tuple(ks), tuple(e), tuple(d), r)
+        return genes.mutate(self, genotype, rng, rate)
 
-    def crossover(
-        self, a: OFAGenotype, b: OFAGenotype, rng: random.Random
-    ) -> tuple[OFAGenotype, OFAGenotype]:
-        def mix(x: tuple[int, ...], y: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-            pairs = [(q, p) if rng.random() < 0.5 else (p, q) for p, q in zip(x, y, strict=True)]
-            return tuple(p for p, _ in pairs), tuple(q for _, q in pairs)
-
-        ks1, ks2 = mix(a.ks, b.ks)
-        e1, e2 = mix(a.e, b.e)
-        d1, d2 = mix(a.d, b.d)
-        (r1,), (r2,) = mix((a.r,), (b.r,))
-        return OFAGenotype(ks1, e1, d1, r1), OFAGenotype(ks2, e2, d2, r2)
+    def crossover(self, a: OFAGenotype, b: OFAGenotype, rng: random.Random) -> tuple[OFAGenotype, OFAGenotype]:
+        return genes.crossover(a, b, rng)
 
     # ---- networks --------------------------------------------------------------------------------
     def _supernet(self, pretrained: bool) -> Any:
@@ -223,14 +175,7 @@ class OFAMobileNetV3Space:
     # ---- identity and serialisation -------------------------------------------------------------
     def key(self, genotype: OFAGenotype) -> str:
         """`r<res>:` then per stage its active blocks `k<ks>e<e>` joined by `.`, stages joined by `|`."""
-        stages = [
-            ".".join(
-                f"k{genotype.ks[i]}e{genotype.e[i]}"
-                for i in range(s * MAX_DEPTH, s * MAX_DEPTH + genotype.d[s])
-            )
-            for s in range(N_STAGES)
-        ]
-        return f"r{genotype.r}:" + "|".join(stages)
+        return genes.key(genotype)
 
     def describe(self, genotype: OFAGenotype) -> str:
         return self.key(genotype)
@@ -239,37 +184,13 @@ class OFAMobileNetV3Space:
         return {"ks": list(genotype.ks), "e": list(genotype.e), "d": list(genotype.d), "r": genotype.r}
 
     def from_json(self, data: Any) -> OFAGenotype:
-        if not isinstance(data, dict) or not {"ks", "e", "d"} <= set(data):
-            raise ConfigError(
-                f"invalid OFA genotype {data!r}; expected {{'ks': [20], 'e': [20], 'd': [5], 'r': int}}"
-            )
-        r = data.get("r", data.get("image_size", self.resolution))
-        r = r[0] if isinstance(r, list | tuple) else r
-        try:
-            genotype = OFAGenotype(
-                tuple(int(x) for x in data["ks"]),
-                tuple(int(x) for x in data["e"]),
-                tuple(int(x) for x in data["d"]),
-                int(r),
-            )
-        except (TypeError, ValueError):
-            raise ConfigError(f"invalid OFA genotype {data!r}; genes must be integers") from None
+        genotype = genes.from_json(data, self.resolution)
         self.validate(genotype)
         return genotype
 
     def validate(self, g: OFAGenotype) -> None:
         """ConfigError naming the first gene outside the space's choices."""
-        for what, values, count, valid in (
-            ("kernel size", g.ks, N_BLOCKS, self.kernel_sizes),
-            ("expand ratio", g.e, N_BLOCKS, self.expand_ratios),
-            ("depth", g.d, N_STAGES, self.depths),
-            ("resolution", (g.r,), 1, self.resolutions),
-        ):
-            if len(values) != count:
-                raise ConfigError(f"OFA genotype needs {count} {what} genes, got {len(values)}")
-            for v in values:
-                if v not in valid:
-                    raise ConfigError(f"invalid OFA {what} {v!r}; valid: {', '.join(map(str, valid))}")
+        genes.check_genotype(self, g)
 
     def parse(self, text: str) -> OFAGenotype:
         """A JSON genotype (`{"ks": [...], "e": [...], "d": [...], "r": 224}`) or a key string."""
@@ -279,7 +200,7 @@ class OFAMobileNetV3Space:
                 return self.from_json(json.loads(text))
             except json.JSONDecodeError as err:
                 raise ConfigError(f"invalid OFA genotype JSON: {err}") from None
-        return self.from_json(_parse_key(text))
+        return self.from_json(genes.parse_key(text))
 
     # ---- costs -------------------------------------------------------------------------------------
     def complexity(self, genotype: OFAGenotype) -> tuple[float, float]:
@@ -302,30 +223,6 @@ class OFAMobileNetV3Space:
     def enumerate(self) -> None:
         return None
 
-
-def _parse_key(text: str) -> dict[str, Any]:
-    """`r224:k3e4.k5e6|...` -> genotype JSON; inactive genes repeat the stage's last active block."""
-    head, sep, body = text.partition(":")
-    stages = body.split("|")
-    if not sep or not head.startswith("r") or not head[1:].isdigit() or len(stages) != N_STAGES:
-        raise ConfigError(
-            f"invalid OFA genotype {text!r}; expected JSON or r<res>:k<ks>e<e>.k<ks>e<e>|... with {N_STAGES} stages"
-        )
-    ks: list[int] = []
-    e: list[int] = []
-    d: list[int] = []
-    for stage in stages:
-        found = [_BLOCK_RE.fullmatch(b) for b in stage.split(".")]
-        if not found or not all(found) or len(found) > MAX_DEPTH:
-            raise ConfigError(
-                f"invalid OFA stage {stage!r} in {text!r}; expected 1..{MAX_DEPTH} blocks k<ks>e<e> joined by '.'"
-            )
-        blocks = [(int(m.group(1)), int(m.group(2))) for m in found if m]
-        blocks += [blocks[-1]] * (MAX_DEPTH - len(blocks))
-        ks += [k for k, _ in blocks]
-        e += [x for _, x in blocks]
-        d.append(len(found))
-    return {"ks": ks, "e": e, "d": d, "r": int(head[1:])}
 
 
 def max_subnet(
