@@ -111,10 +111,10 @@ def test_a_committed_table_serves_a_paper_size_search_without_training(table, tm
     from tests.conftest import shared_file
 
     shared_file("reference")
-    import search_quality
+    from _table_search import table_base, table_search
 
-    base = search_quality.table_base(table, tmp_path, [])
-    genotype, results = search_quality.table_search(base, 0, "flops", 47.1, 20, 100, "penalty")
+    base = table_base(table, tmp_path, [])
+    genotype, results = table_search(base, 0, "flops", 47.1, 20, 100, "penalty")
     best, feasible = results["best"], results["best_feasible"]
     assert results["trained"] == 0 and results["generations"] == 100 and feasible["cost"] <= 47.1
     assert best["cost"] < 1.1 * 47.1  # the penalty (47.1 - cost per MFLOP) keeps the best near the budget

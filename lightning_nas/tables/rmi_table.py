@@ -159,6 +159,22 @@ def _read(path: Path, prov: Path, _table_stamp: Any, _prov_stamp: Any) -> ScoreT
     return ScoreTable(path, provenance, scores)
 
 
+def indexed_scores(path: str | Path) -> tuple[Any, Any]:
+    """(benchmark indices, RMI) of a table's rows as numpy arrays, in file order: for tables of a space with
+    a tabular benchmark (the `arch_index` column, e.g. NAS-Bench-201's index), read as plain CSV (a table
+    with only those two columns is enough)."""
+    import numpy as np
+
+    path = Path(path).expanduser()
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rt", newline="") as f:
+            rows = [(int(r["arch_index"]), float(r["rmi"])) for r in csv.DictReader(f)]
+    except (OSError, ValueError, KeyError, EOFError) as err:
+        raise ConfigError(f"table of scores {path} has no readable arch_index and rmi columns ({one_line_reason(err)})") from None
+    return np.array([i for i, _ in rows], dtype=int), np.array([v for _, v in rows], dtype=float)
+
+
 def _result(row: dict[str, str]) -> ProxyResult:
     cka = [float(row[k]) for k in sorted((k for k in row if k.startswith("cka_")), key=lambda k: int(k[4:]))]
     rmi = float(row["rmi"])
