@@ -15,8 +15,7 @@ import pytest
 
 from lightning_nas.errors import ConfigError
 from lightning_nas.machine import describe, machine
-from lightning_nas.rmi.cache import parts_hash, run_score_parts
-from lightning_nas.rmi.score_key import settings_hash
+from lightning_nas.rmi.score_key import parts_hash, run_score_parts, settings_hash
 from lightning_nas.spaces.nb201.isomorphism import classes
 from lightning_nas.tables.rmi_table import provenance_path, read_table
 from tests.conftest import REPO

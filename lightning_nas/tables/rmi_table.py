@@ -4,7 +4,7 @@ one proxy profile), so that a search serves its scores from the table instead of
 
 Two files: `NAME.csv.gz`, one row per architecture (`key`, the space's benchmark fields: for NB201
 `arch_str` and `arch_index`, the NB201 index; `rmi`, `cka_0..`, `seconds`), and `NAME.json` beside it, the provenance:
-the score hash and its parts (`lightning_nas.rmi.cache.score_parts`: proxy network, reference features,
+the score hash and its parts (`lightning_nas.rmi.score_key.score_parts`: proxy network, reference features,
 probe batch, proxy settings, seed, threads, accelerator), the reference checkpoint's sha256, versions,
 how many architectures the space has and whether the table holds them all. A table is written from the
 persistent cache (`python -m lightning_nas.precompute ... --export_table NAME.csv.gz`).
