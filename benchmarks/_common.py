@@ -21,6 +21,7 @@ CIFAR_DIR = Path("/tmp/cifar10-jpg")
 ACC_TABLE = SHARED / "nas-bench-201" / "nb201_accuracy_cost.csv.gz"
 HW_TABLE = SHARED / "hw-nas-bench" / "nb201_hw_metrics.csv.gz"
 REFERENCE = SHARED / "reference" / "resnet20-12fca82f.th"
+NB201_DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 DEVICES = ("edgegpu_latency", "raspi4_latency", "edgetpu_latency", "pixel3_latency", "eyeriss_latency", "fpga_latency")
 
 
@@ -53,13 +54,6 @@ def base_overrides(seed: int, cache_path: str | None, extra: list[str] | None = 
     if cache_path:
         argv += ["--cache.path", cache_path]
     return argv + list(extra or [])
-
-
-def set_threads(threads: int | None) -> None:
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
 
 
 def out_dir(name: str, profile: str, override: str | None = None) -> Path:

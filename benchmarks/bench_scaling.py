@@ -48,10 +48,12 @@ from _common import (
     md_table,
     out_dir,
     require_shared,
-    set_threads,
     write_csv,
     write_provenance,
 )
+from _workers import bring_up
+
+from lightning_nas.config import set_torch_threads
 
 TOLERANCE = 1e-6
 GOAL_LOCAL = 1.5  # local >= 1.5 x the faster serial run
@@ -76,53 +78,6 @@ SETTINGS = (
     Setting("local_2x1", "local", 1, 2),
     Setting("ray_2x1", "ray", 1, 2),
 )
-
-
-def _worker_ready(delay: float, cuda: bool = False) -> int:
-    """A no-op task for a worker that is up (its initializer has run): its pid, after a short wait so
-    one worker cannot take every task while another is still starting. `cuda`: also create the worker's
-    CUDA context on the GPU its initializer gave it (what its first candidate would otherwise pay)."""
-    if cuda:
-        import torch
-
-        from lightning_nas.backends import worker
-
-        ev = worker._EVALUATORS.get("local")
-        index = ev.device_index if ev is not None and ev.device_index is not None else 0
-        torch.zeros(1, device=f"cuda:{index}")
-    time.sleep(delay)
-    return os.getpid()
-
-
-def _ray_worker_ready(delay: float) -> int:
-    """As `_worker_ready`, in a Ray worker, importing what a scoring task imports (a local worker's
-    initializer does the same when it unpickles the evaluator)."""
-    import lightning.pytorch  # noqa: F401
-
-    import lightning_nas.backends.worker  # noqa: F401
-    import lightning_nas.rmi.evaluator  # noqa: F401
-
-    time.sleep(delay)
-    return os.getpid()
-
-
-def bring_up(backend: Any, workers: int, cuda: bool = False) -> None:
-    """Start every worker of a started backend, so that a timed map measures scoring only (the local
-    backend's `pool()` is the pool its `map` then uses)."""
-    if backend.name == "local":
-        pool = backend.pool()
-        seen: set[int] = set()
-        while len(seen) < backend.workers:
-            seen |= {
-                f.result() for f in [pool.submit(_worker_ready, 0.2, cuda) for _ in range(backend.workers)]
-            }
-    elif backend.name == "ray":
-        import ray
-
-        task = ray.remote(_ray_worker_ready).options(num_cpus=backend.num_cpus)
-        seen = set()
-        while len(seen) < workers:
-            seen |= set(ray.get([task.remote(0.2) for _ in range(workers)]))
 
 
 def config_for(setting: Setting, seed: int, steps: int) -> Any:
@@ -240,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     settings = tuple(s for s in SETTINGS if s.name in names)
     require_shared()
-    set_threads(1)  # the search process itself: setup at 1 thread (serial_2t sets 2 per candidate)
+    set_torch_threads(1)  # the search process itself: setup at 1 thread (serial_2t sets 2 per candidate)
 
     from lightning_nas.backends import threads_per_candidate
     from lightning_nas.pipeline import build_problem, build_scorer

@@ -158,8 +158,8 @@ def merge(tables: Path, profile: str, shards: int) -> dict[str, Any]:
 def check_shards_agree(profile: str, found: list[Any]) -> None:
     """Shards join when their settings identities match (the fields an older shard does not record are not
     compared); their exact score hashes may differ: shards built on other machines join, each naming its CPU."""
-    from lightning_nas.errors import ConfigError
-    from lightning_nas.tables.score_match import recorded_settings, settings_differences, shown
+    from lightning_nas.errors import ConfigError, first_of
+    from lightning_nas.tables.score_match import recorded_settings, settings_differences
 
     first, skip = recorded_settings(found[0].provenance)
     for table in found[1:]:
@@ -168,7 +168,7 @@ def check_shards_agree(profile: str, found: list[Any]) -> None:
         if diff:
             raise ConfigError(
                 f"the shards of {profile!r} were computed under different settings: {table.path.name} differs from "
-                f"{found[0].path.name} in {shown(diff)}"
+                f"{found[0].path.name} in {first_of(diff, 4)}"
             )
 
 

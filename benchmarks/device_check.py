@@ -191,7 +191,7 @@ class Cap:
 
 
 def bring_up_timed(backend: Any, cuda: bool) -> float:
-    from bench_scaling import bring_up
+    from _workers import bring_up
 
     start = time.perf_counter()
     bring_up(backend, backend.workers or 1, cuda=cuda)
@@ -399,8 +399,9 @@ def score_all(
 def section_gpu_cpu_rmi(args: Any, prof: dict[str, Any], deadline: float) -> dict[str, Any]:
     from dataclasses import replace
 
-    from scipy import stats
+    import numpy as np
 
+    from lightning_nas.analysis.ranking import rank_agreement
     from lightning_nas.config import parse_config
     from lightning_nas.pipeline import build_problem, build_scorer
     from lightning_nas.precompute import sample_genotypes
@@ -441,11 +442,7 @@ def section_gpu_cpu_rmi(args: Any, prof: dict[str, Any], deadline: float) -> dic
     ]
     both = [r for r in rows if r["abs_diff"] is not None]
     diffs = [r["abs_diff"] for r in both]
-    tau = (
-        float(stats.kendalltau([r["rmi_gpu"] for r in both], [r["rmi_cpu"] for r in both]).statistic)
-        if len(both) >= 3
-        else math.nan
-    )
+    tau = rank_agreement(np.array([r["rmi_gpu"] for r in both]), np.array([r["rmi_cpu"] for r in both]))[0]
     med = statistics.median(diffs) if diffs else math.nan
     top = max(diffs) if diffs else math.nan
     print(f"gpu_cpu_rmi: n={len(both)} of {n} |dRMI| median={med:.6f} max={top:.6f} kendall_tau={tau:.4f}")
@@ -481,7 +478,7 @@ def overhead_line(s: dict[str, Any], where: str) -> str:
 
 
 def section_trainer_overhead(args: Any, prof: dict[str, Any], deadline: float) -> dict[str, Any]:
-    import bench_overhead
+    import _overhead as bench_overhead  # the measured comparison bench_overhead.py prints
 
     o = prof["overhead"]
     gpu = prof["accelerator"] == "gpu"

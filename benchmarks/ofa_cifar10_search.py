@@ -24,11 +24,14 @@ from _common import (
     cifar_root,
     md_table,
     require_shared,
-    set_threads,
     write_provenance,
 )
 
+from lightning_nas.config import set_torch_threads
+
 CONFIG = REPO / "benchmarks" / "configs" / "ofa_cifar10_cpu.yaml"
+
+
 
 
 def summary(results: dict[str, Any], space: Any, wall: float) -> dict[str, Any]:
@@ -80,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(RESULTS / "ofa_cifar10_search"))
     args, overrides = p.parse_known_args(argv)
     require_shared()
-    set_threads(args.threads)
+    set_torch_threads(args.threads)
     from lightning_nas.config import parse_config
     from lightning_nas.search.engine import Search
 

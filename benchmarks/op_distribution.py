@@ -20,10 +20,11 @@ from _common import (
     md_table,
     out_dir,
     require_shared,
-    set_threads,
     write_csv,
     write_provenance,
 )
+
+from lightning_nas.config import set_torch_threads
 
 PROFILES: dict[str, dict[str, Any]] = {
     "small": {"device": "edgegpu_latency", "percentile": 50, "seeds": (0, 1, 2), "population": 6, "generations": 3,
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="results folder (default: benchmarks/results/op_distribution)")
     args = p.parse_args(argv)
     require_shared()
-    set_threads(args.threads)
+    set_torch_threads(args.threads)
     from _search_runner import run_search
 
     from lightning_nas.spaces.nb201.network import OPS

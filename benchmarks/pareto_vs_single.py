@@ -54,14 +54,16 @@ from _common import (
     md_table,
     out_dir,
     require_shared,
-    set_threads,
     write_csv,
     write_provenance,
 )
 
+from lightning_nas.config import set_torch_threads
+
 NAME = "pareto_vs_single"
 GOAL_EVAL_RATIO = 1 / 5
 GOAL_GAP_PP = 0.3
+
 
 PROFILES: dict[str, dict[str, Any]] = {
     "tiny": {"percentiles": (25, 50, 75), "seeds": (0,), "population": 4, "generations": 2,
@@ -174,9 +176,9 @@ def front_pick(front: list[dict[str, Any]], metric: str, budget: float) -> dict[
 
 
 def max_flops_acc(oracle: Any, flops: np.ndarray, budget: float) -> float:
-    from search_quality import pickers
+    from lightning_nas.analysis.budget import trivial_picks
 
-    return pickers(oracle, flops, budget)["max_flops_acc"]
+    return trivial_picks(oracle, flops, budget)["max_flops_acc"]
 
 
 def judge_row(oracle: Any, flops: np.ndarray, metric: str, seed: int, pct: float, budget: float,
@@ -385,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--generations", type=int, default=None, help="override the profile's generations")
     args = p.parse_args(argv)
     require_shared()
-    set_threads(args.threads)
+    set_torch_threads(args.threads)
     from lightning_nas.tables.hw_nas_bench import HWNASBenchTable
     from lightning_nas.tables.nb201_accuracy import NB201AccuracyTable
     from lightning_nas.tables.oracle import NB201Oracle

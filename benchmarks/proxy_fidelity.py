@@ -73,7 +73,11 @@ from typing import Any
 
 import _common as common
 import numpy as np
-from proxy_quality import DATASETS, correlations
+from _common import NB201_DATASETS as DATASETS
+
+from lightning_nas.analysis.budget import capacity_scores
+from lightning_nas.analysis.ranking import rank_agreement
+from lightning_nas.config import set_torch_threads
 
 BASE: dict[str, str] = {
     "space.C": "8", "space.N": "1", "proxy.steps": "10", "proxy.lr": "0.1", "data.resolution": "16",
@@ -151,7 +155,7 @@ def stratified_order(order: list[int], quintile: np.ndarray, n: int) -> list[int
 def tau(x: np.ndarray, y: np.ndarray) -> float:
     """Kendall tau over the pairs where both are finite (NaN when fewer than 3 or x is constant)."""
     m = np.isfinite(x) & np.isfinite(y)
-    return correlations(x[m], y[m])[0]
+    return rank_agreement(x[m], y[m])[0]
 
 
 def paired_bootstrap(
@@ -211,7 +215,7 @@ def setting_metrics(score: np.ndarray, rep_b: np.ndarray, arch: dict[str, np.nda
     row: dict[str, Any] = {}
     for ds in DATASETS:
         m = np.isfinite(score) & np.isfinite(arch[ds])
-        row[f"tau_{ds}"], row[f"rho_{ds}"] = correlations(score[m], arch[ds][m])
+        row[f"tau_{ds}"], row[f"rho_{ds}"] = rank_agreement(score[m], arch[ds][m])
     acc = arch["cifar10"]
     for q in range(QUINTILES):
         sel = arch["quintile"] == q
@@ -381,10 +385,9 @@ def capacity_rows(profile: dict[str, Any], replicates: dict[str, list[np.ndarray
     every metric, tau_diff vs the best paper setting and gain_vs_profile (its own paired bootstrap vs the profile)."""
     name, n = profile["setting"], profile["n"]
     rep_a, rep_b = replicates[name]
-    term = np.log10(mflops[:n])
     rows = []
     for k, w in enumerate(weights):
-        a, b = rep_a + w * term, rep_b + w * term
+        a, b = capacity_scores(rep_a, mflops[:n], w), capacity_scores(rep_b, mflops[:n], w)
         row = {"setting": f"{name}+cap{w:g}", "changes": f"{name}, fitness term + {w:g} * log10(MFLOPs)", "n": n,
                "seeds": profile["seeds"], "capacity_weight": w, "seconds_per_arch": profile["seconds_per_arch"],
                "table_hours": profile["table_hours"]}  # fmt: skip
@@ -455,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.thread_check == args.threads:
         raise SystemExit("error: --thread_check must differ from --threads (0 to skip it)")
     common.require_shared()
-    common.set_threads(args.threads)
+    set_torch_threads(args.threads)
     from _zero_cost import synflow_of
 
     from lightning_nas.spaces.nb201.space import genotype_of_index, to_arch_str

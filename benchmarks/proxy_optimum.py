@@ -32,20 +32,11 @@ from _common import (
     write_csv,
     write_provenance,
 )
-from search_quality import pickers, read_scores
+
+from lightning_nas.analysis.budget import best_feasible, capacity_scores, trivial_picks
+from lightning_nas.tables.rmi_table import indexed_scores
 
 PERCENTILES = (25, 50, 75)
-
-
-def fitness_optimum(score: np.ndarray, cost: np.ndarray, budget: float) -> int:
-    """Index of the feasible arch with the highest score (ties: lowest index); -1 when none is feasible."""
-    from lightning_nas.tables.oracle import feasible_mask
-
-    mask = feasible_mask(cost, budget) & np.isfinite(score)
-    if not mask.any():
-        return -1
-    idx = np.flatnonzero(mask)
-    return int(idx[np.lexsort((idx, -score[idx]))[0]])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     weights = [float(w) for w in args.weights.split(",") if w.strip()]
     table, hw = NB201AccuracyTable.load(ACC_TABLE), HWNASBenchTable.load(HW_TABLE)
     flops = table.column("cifar10", "flops_M")
-    idx, rmi = read_scores(Path(args.table))
+    idx, rmi = indexed_scores(Path(args.table))
     if len(idx) != len(flops):
         raise SystemExit(
             f"error: {args.table} has {len(idx)} rows; the proxy's optimum needs all {len(flops)} archs"
@@ -76,9 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         for pct in PERCENTILES:
             budget = oracle.percentile_budget(pct)
             opt = oracle.optimum(budget).accuracy
-            max_flops = opt - pickers(oracle, flops, budget)["max_flops_acc"]
+            max_flops = opt - trivial_picks(oracle, flops, budget)["max_flops_acc"]
             for w in weights:
-                best = fitness_optimum(score + w * np.log10(flops), oracle.cost, budget)
+                best = best_feasible(capacity_scores(score, flops, w), oracle.cost, budget)
                 rows.append({"device": device, "pct": pct, "budget": budget, "capacity_weight": w, "optimum": opt,
                              "proxy_optimum_index": best, "proxy_optimum_acc": float(oracle.accuracy[best]),
                              "proxy_optimum_regret_pp": float(opt - oracle.accuracy[best]), "max_flops_regret_pp": float(max_flops),

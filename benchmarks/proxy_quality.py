@@ -19,21 +19,17 @@ import time
 from typing import Any
 
 import numpy as np
-from _common import ACC_TABLE, md_table, out_dir, require_shared, set_threads, write_csv, write_provenance
-from scipy import stats
+from _common import ACC_TABLE, md_table, out_dir, require_shared, write_csv, write_provenance
+from _common import NB201_DATASETS as DATASETS
+
+from lightning_nas.analysis.ranking import rank_agreement
+from lightning_nas.config import set_torch_threads
 
 PROFILES: dict[str, dict[str, Any]] = {
     "small": {"sample": 50, "extra": ("--space.C", "8", "--space.N", "1", "--proxy.steps", "100")},
     "medium": {"sample": 50, "extra": ("--space.C", "16", "--space.N", "2", "--proxy.steps", "100")},
     "paper": {"sample": 1000, "extra": ("--space.C", "16", "--space.N", "5", "--proxy.steps", "100")},
 }
-DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
-
-
-def correlations(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    if len(x) < 3 or np.ptp(x) == 0:
-        return float("nan"), float("nan")
-    return float(stats.kendalltau(x, y).statistic), float(stats.spearmanr(x, y).statistic)
 
 
 def score_sample(scoring: Any, genotypes: list[Any]) -> np.ndarray:
@@ -67,7 +63,7 @@ def summary_rows(rows: list[dict[str, Any]], label: str) -> list[dict[str, Any]]
         for proxy in ("rmi", "flops_M", "params_M", "synflow_log"):
             if proxy not in rows[0]:
                 continue
-            tau, rho = correlations(np.array([r[proxy] for r in rows]), acc)
+            tau, rho = rank_agreement(np.array([r[proxy] for r in rows]), acc)
             row[f"tau_{proxy}"], row[f"rho_{proxy}"] = tau, rho
         out.append(row)
     return out
@@ -83,7 +79,7 @@ def quintile_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         acc = np.array([r["cifar10.test_acc"] for r in sub])
         row: dict[str, Any] = {"quintile": q + 1, "n": len(sub), "flops_lo": float(edges[q]), "flops_hi": float(edges[q + 1])}
         for proxy in ("rmi", "flops_M", "synflow_log"):
-            row[f"tau_{proxy}"] = correlations(np.array([r[proxy] for r in sub]), acc)[0]
+            row[f"tau_{proxy}"] = rank_agreement(np.array([r[proxy] for r in sub]), acc)[0]
         out.append(row)
     return out
 
@@ -133,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="results folder (default: benchmarks/results/proxy_quality)")
     args = p.parse_args(argv)
     require_shared()
-    set_threads(args.threads)
+    set_torch_threads(args.threads)
     from _scoring import scoring_for
 
     from lightning_nas.precompute import sample_genotypes

@@ -46,7 +46,9 @@ from _common import (
     write_csv,
     write_provenance,
 )
-from search_quality import kendall, table_base
+from _table_search import table_base
+
+from lightning_nas.analysis.ranking import rank_agreement
 
 PERCENTILES = (25, 50, 75)
 ISA_VARIABLES = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS")
@@ -132,7 +134,7 @@ def summarise(indices: list[int], table_scores: dict[int, float], here: dict[int
     a = np.array([table_scores[i] for i in indices])
     b = np.array([here[i] for i in indices])
     delta = np.abs(b - a)
-    tau, rho = kendall(a, b)
+    tau, rho = rank_agreement(a, b)
     pick_rows = picks(idx, a, b)
     summary = {
         "archs": len(indices), "median_abs_delta": float(np.median(delta)), "max_abs_delta": float(delta.max()),

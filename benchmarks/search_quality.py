@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -38,19 +36,20 @@ from typing import Any
 import numpy as np
 from _common import (
     ACC_TABLE,
-    CIFAR_DIR,
     DEVICES,
     HW_TABLE,
-    REPO,
-    SHARED,
-    cifar_root,
     md_table,
     out_dir,
     require_shared,
-    set_threads,
     write_csv,
     write_provenance,
 )
+from _table_search import table_base, table_search
+
+from lightning_nas.analysis.budget import capacity_scores, trivial_picks
+from lightning_nas.analysis.ranking import rank_agreement
+from lightning_nas.config import set_torch_threads
+from lightning_nas.tables.rmi_table import indexed_scores
 
 PROFILES: dict[str, dict[str, Any]] = {
     "small": {
@@ -74,109 +73,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "energy": ("edgegpu_energy", "eyeriss_energy", "fpga_energy"), "extra": (),
     },
 }  # fmt: skip
-PAPER_CONFIG = REPO / "configs" / "nb201_cifar10.yaml"
 OTHER_DATASETS = ("cifar100", "ImageNet16-120")
-
-
-def pickers(oracle: Any, flops: np.ndarray, budget: float) -> dict[str, float]:
-    """Accuracy of the trivial pickers: most FLOPs under the budget, and a random feasible arch (mean)."""
-    from lightning_nas.tables.oracle import feasible_mask
-
-    mask = feasible_mask(oracle.cost, budget) & ~np.isnan(oracle.accuracy)
-    idx = np.flatnonzero(mask)
-    most = idx[np.lexsort((idx, -flops[idx]))[0]]
-    return {"max_flops_acc": float(oracle.accuracy[most]), "random_feasible_acc": float(np.mean(oracle.accuracy[idx]))}
-
-
-# ---- the table profile: searches configured from a table's provenance, served by --proxy.table ------------------------
-def reference_checkpoint(recorded: dict[str, Any], table: Path) -> str | None:
-    """The checkpoint file with the sha256 the table's reference was loaded from: the recorded path, else one of
-    ../shared/data/reference/*; None for a reference trained by the run (its settings come from --search_args)."""
-    from lightning_nas.tables.rmi_table import sha256_file
-
-    sha = recorded.get("checkpoint_sha256")
-    if not sha:
-        return None
-    candidates = [Path(recorded["checkpoint"])] if recorded.get("checkpoint") else []
-    candidates += sorted((SHARED / "reference").glob("*")) if (SHARED / "reference").is_dir() else []
-    for path in candidates:
-        if path.is_file() and sha256_file(path) == sha:
-            return str(path)
-    raise SystemExit(f"error: no reference checkpoint with sha256 {sha} (the reference of {table}) at "
-                     f"{recorded.get('checkpoint')} or in {SHARED / 'reference'}; pass --search_args --reference.checkpoint FILE")  # fmt: skip
-
-
-def table_base(table: Path, out: Path, search_args: list[str], serve: bool = True) -> list[str]:
-    """The argv every search on `table` starts from: a config file written from the table's provenance (its
-    `config`: proxy, probe, data, space, seed; the reference's arch, taps, BN mode and checkpoint) with the
-    paper's GA section (configs/nb201_cifar10.yaml), then `--proxy.table PATH` (unless not `serve`: the
-    table's settings, to compute scores under them) and `search_args`."""
-    import yaml
-
-    from lightning_nas.tables.rmi_table import provenance_path
-
-    prov_file = provenance_path(table)
-    if not prov_file.is_file():
-        raise SystemExit(f"error: {prov_file} not found (a table of scores and its provenance belong together)")
-    prov = json.loads(prov_file.read_text())
-    conf = prov.get("config")
-    if not conf:
-        raise SystemExit(f"error: {prov_file} has no `config` (the settings the scores were computed under); re-export the table")
-    reference = {k: v for k, v in (prov.get("parts", {}).get("reference") or {}).items() if k in ("arch", "taps", "bn_mode")}
-    checkpoint = reference_checkpoint(prov.get("reference") or {}, table)
-    if checkpoint:
-        reference["checkpoint"] = checkpoint
-    data = dict(conf["data"])
-    if data.get("name") == "imagefolder" and data.get("root") and Path(data["root"]) == CIFAR_DIR:
-        cifar_root()  # the CIFAR-10 JPEGs the benchmarks use, unpacked once from ../shared
-    search = yaml.safe_load(PAPER_CONFIG.read_text())["search"]
-    doc = {"name": "search-quality-table", "seed": conf["seed"], "data": data, "reference": reference, "probe": conf["probe"],
-           "space": conf["space"], "proxy": conf["proxy"], "cost": {"table": str(HW_TABLE), "dataset": "cifar10"},
-           "search": search}  # fmt: skip
-    path = out / "table_search.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return ["--config", str(path), *(["--proxy.table", str(table)] if serve else []), *search_args]
-
-
-def table_search(base: list[str], seed: int, metric: str, budget: float, population: int, generations: int, handling: str) -> tuple[Any, dict[str, Any]]:
-    """One search served by the table (in this process, no callbacks); its run folder is removed after."""
-    import _search_runner
-
-    from lightning_nas.config import parse_config
-
-    name = f"{metric}-{budget:.6g}-{seed}-{handling}"
-    cfg, _ = parse_config([*base, "--cost.metric", metric, "--cost.budget", repr(float(budget)),
-                           "--search.population", str(population), "--search.generations", str(generations),
-                           "--search.constraint_handling", handling, "--search.seed", str(seed),
-                           "--search.checkpoint_every", "0",  # rewriting every record each generation: 2/3 of the time
-                           "--runs_root", str(_search_runner._RUNS),
-                           "--tb_logs", str(_search_runner._RUNS / "tb"), "--name", name])  # fmt: skip
-    results = _search_runner.search_mod.Search(cfg, callbacks=[]).run()
-    run_dir = Path(results["run_dir"])
-    entries = [json.loads(line) for line in (run_dir / "evaluations.jsonl").read_text().splitlines()]
-    results["bench_trained"] = max(sum(bool(e.get("trained")) for e in entries), int(results.get("trained") or 0))
-    results["bench_persistent_hits"] = sum(bool(e.get("persistent_hit")) for e in entries)
-    shutil.rmtree(run_dir, ignore_errors=True)
-    return tuple(int(x) for x in results["best"]["genotype"]), results
-
-
-def read_scores(table: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(NB201 indices, RMI) of the table's rows."""
-    import csv
-    import gzip
-
-    opener = gzip.open if table.name.endswith(".gz") else open
-    with opener(table, "rt", newline="") as f:
-        rows = [(int(r["arch_index"]), float(r["rmi"])) for r in csv.DictReader(f)]
-    return np.array([i for i, _ in rows]), np.array([v for _, v in rows])
-
-
-def kendall(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    from scipy import stats
-
-    if len(x) < 3 or np.ptp(x) == 0:
-        return float("nan"), float("nan")
-    return float(stats.kendalltau(x, y).statistic), float(stats.spearmanr(x, y).statistic)
 
 
 def whole_space_tau(table: Path, acc: Any, synflow: str, notes: list[str], capacity_weight: float = 0.0,
@@ -185,11 +82,11 @@ def whole_space_tau(table: Path, acc: Any, synflow: str, notes: list[str], capac
     on each dataset over the table's rows (all 15,625 for a complete table); also RMI against FLOPs and params.
     With `capacity_weight` w also the search's fitness term RMI + w * log10(MFLOPs); with `exclude` (NB201 indices,
     e.g. the sample a setting was chosen on) the cifar10 rows again over the other archs only."""
-    idx, rmi = read_scores(table)
+    idx, rmi = indexed_scores(table)
     flops = acc.column("cifar10", "flops_M")[idx]
     proxies = {"rmi (table)": rmi, "flops_M": flops, "params_M": acc.column("cifar10", "params_M")[idx]}
     if capacity_weight:
-        proxies[f"rmi + {capacity_weight:g} log10(MFLOPs)"] = rmi + capacity_weight * np.log10(flops)
+        proxies[f"rmi + {capacity_weight:g} log10(MFLOPs)"] = capacity_scores(rmi, flops, capacity_weight)
     if synflow == "all" or (synflow == "auto" and len(idx) <= 2000):
         import _zero_cost
 
@@ -206,18 +103,18 @@ def whole_space_tau(table: Path, acc: Any, synflow: str, notes: list[str], capac
         y = acc.column(ds, "test_acc")[idx]
         for name, x in proxies.items():
             ok = np.isfinite(x) & np.isfinite(y)
-            tau, rho = kendall(x[ok], y[ok])
+            tau, rho = rank_agreement(x[ok], y[ok])
             rows.append({"proxy": name, "against": f"{ds}.test_acc", "n": int(ok.sum()), "tau": tau, "rho": rho})
     if exclude:
         keep = ~np.isin(idx, sorted(exclude))
         y = acc.column("cifar10", "test_acc")[idx]
         for name, x in proxies.items():
             ok = keep & np.isfinite(x) & np.isfinite(y)
-            tau, rho = kendall(x[ok], y[ok])
+            tau, rho = rank_agreement(x[ok], y[ok])
             rows.append({"proxy": name, "against": "cifar10.test_acc (without the excluded archs)", "n": int(ok.sum()), "tau": tau, "rho": rho})
     for other in ("flops_M", "params_M"):
         ok = np.isfinite(proxies[other])
-        tau, rho = kendall(rmi[ok], proxies[other][ok])
+        tau, rho = rank_agreement(rmi[ok], proxies[other][ok])
         rows.append({"proxy": "rmi (table)", "against": other, "n": int(ok.sum()), "tau": tau, "rho": rho})
     return rows
 
@@ -273,7 +170,7 @@ def grid(args: Any, prof: dict[str, Any], table: Any, hw: Any, flops: np.ndarray
         for pct in prof["percentiles"]:
             budget = oracle.percentile_budget(pct)
             opt = oracle.optimum(budget).accuracy
-            pick = pickers(oracle, flops, budget)
+            pick = trivial_picks(oracle, flops, budget)
             trivial.append({"metric": device, "percentile": pct, "budget": budget, "optimum": opt,
                             "max_flops_regret_pp": opt - pick["max_flops_acc"], "random_feasible_regret_pp": opt - pick["random_feasible_acc"]})  # fmt: skip
             if prof.get("acc_table") is not None:  # the best accuracy on each other dataset under the same budget
@@ -431,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.table and args.profile != "table":
         p.error("--table is for --profile table")
     require_shared()
-    set_threads(args.threads)
+    set_torch_threads(args.threads)
     from lightning_nas.tables.hw_nas_bench import HWNASBenchTable
     from lightning_nas.tables.nb201_accuracy import NB201AccuracyTable
 

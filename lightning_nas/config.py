@@ -421,12 +421,17 @@ def parse_message(message: str) -> str:
 
 def apply_threads(cfg: RunConfig) -> None:
     """Set torch's CPU thread count from `threads` (a process-wide setting, so only CLIs call it)."""
-    if cfg.threads is not None:
-        if cfg.threads < 1:
-            raise ConfigError(f"threads must be >= 1, got {cfg.threads}")
+    set_torch_threads(cfg.threads)
+
+
+def set_torch_threads(threads: int | None) -> None:
+    """torch's CPU thread count for this process (None: leave it as it is)."""
+    if threads is not None:
+        if threads < 1:
+            raise ConfigError(f"threads must be >= 1, got {threads}")
         import torch
 
-        torch.set_num_threads(cfg.threads)
+        torch.set_num_threads(threads)
 
 
 def config_to_yaml(cfg: RunConfig) -> str:

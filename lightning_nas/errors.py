@@ -43,6 +43,12 @@ def one_line_reason(err: BaseException) -> str:
     return " ".join(text.split()) or type(err).__name__
 
 
+def first_of(items: list[str], limit: int, sep: str = "; ") -> str:
+    """The first `limit` items joined by `sep`, then ` and N more`: a list that keeps an error on one line."""
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return sep.join(items[:limit]) + more
+
+
 def cli_entry(main: F) -> F:
     """Wrap a CLI `main` so that ConfigError becomes `error: ...` on stderr and exit code 2, and Ctrl-C
     (where the CLI has no resume hint of its own) `interrupted` and exit code 130, never a traceback."""

@@ -9,7 +9,7 @@ import math
 from lightning_nas.config import RunConfig
 from lightning_nas.costs import check_budget, constraint_key
 from lightning_nas.errors import ConfigError, check_choice, check_path
-from lightning_nas.rmi.cache import resolve_accelerator
+from lightning_nas.rmi.score_key import resolve_accelerator
 
 
 def check_settings(cfg: RunConfig) -> None:

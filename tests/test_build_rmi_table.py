@@ -15,8 +15,7 @@ import pytest
 
 from lightning_nas.errors import ConfigError
 from lightning_nas.machine import describe, machine
-from lightning_nas.rmi.cache import parts_hash, run_score_parts
-from lightning_nas.rmi.score_key import settings_hash
+from lightning_nas.rmi.score_key import parts_hash, run_score_parts, settings_hash
 from lightning_nas.spaces.nb201.isomorphism import classes
 from lightning_nas.tables.rmi_table import provenance_path, read_table
 from tests.conftest import REPO
@@ -111,10 +110,10 @@ def test_a_committed_table_serves_a_paper_size_search_without_training(table, tm
     from tests.conftest import shared_file
 
     shared_file("reference")
-    import search_quality
+    from _table_search import table_base, table_search
 
-    base = search_quality.table_base(table, tmp_path, [])
-    genotype, results = search_quality.table_search(base, 0, "flops", 47.1, 20, 100, "penalty")
+    base = table_base(table, tmp_path, [])
+    genotype, results = table_search(base, 0, "flops", 47.1, 20, 100, "penalty")
     best, feasible = results["best"], results["best_feasible"]
     assert results["trained"] == 0 and results["generations"] == 100 and feasible["cost"] <= 47.1
     assert best["cost"] < 1.1 * 47.1  # the penalty (47.1 - cost per MFLOP) keeps the best near the budget

@@ -15,7 +15,8 @@ import pytest
 import torch
 
 from lightning_nas.config import ProxyConfig
-from lightning_nas.rmi.cache import CacheCorruptError, EvalCache, score_hash
+from lightning_nas.rmi.cache import CacheCorruptError, EvalCache
+from lightning_nas.rmi.score_key import score_hash
 from lightning_nas.rmi.evaluator import ProxyResult
 from lightning_nas.spaces.nb201.space import NB201Space
 
@@ -177,7 +178,7 @@ def test_torch_version_is_stored_and_a_mismatch_warns_but_returns_the_score(
 def test_a_file_without_the_version_column_is_migrated(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from lightning_nas.rmi.cache import _digest
+    from lightning_nas.rmi.score_key import digest as _digest
 
     path = tmp_path / "old.sqlite"
     conn = sqlite3.connect(path)

@@ -15,15 +15,6 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import proxy_optimum  # noqa: E402
 
 
-def test_the_optimum_is_the_best_feasible_score() -> None:
-    score = np.array([3.0, 9.0, 5.0, 5.0, np.nan])
-    cost = np.array([1.0, 4.0, 2.0, 2.0, 0.5])
-    assert proxy_optimum.fitness_optimum(score, cost, 4.0) == 1
-    assert proxy_optimum.fitness_optimum(score, cost, 3.0) == 2  # a tie goes to the lower index
-    assert proxy_optimum.fitness_optimum(score, np.array([1.0, np.nan, 9.0, 9.0, 0.5]), 4.0) == 0  # NaN cost: infeasible
-    assert proxy_optimum.fitness_optimum(score, cost, 0.1) == -1
-
-
 def test_a_table_that_is_the_accuracy_has_no_regret(tmp_path) -> None:
     shared_file("nas-bench-201", "nb201_accuracy_cost.csv.gz")
     shared_file("hw-nas-bench", "nb201_hw_metrics.csv.gz")

@@ -16,7 +16,8 @@ import pytest
 
 from lightning_nas.errors import ConfigError
 from lightning_nas.precompute import main as precompute
-from lightning_nas.rmi.cache import EvalCache, parts_hash
+from lightning_nas.rmi.cache import EvalCache
+from lightning_nas.rmi.score_key import parts_hash
 from lightning_nas.search.engine import Search
 from lightning_nas.spaces.nb201.space import NB201Space
 from lightning_nas.tables.rmi_table import provenance_path, read_table

@@ -1,7 +1,7 @@
 """The persistent evaluation cache: RMI proxy scores kept across runs in one SQLite file.
 
-When two scores are the same (the score key rule): a row is keyed by (space, genotype key, score hash),
-and the score hash covers everything that changes a score: the reference's features on the probe batch,
+When two scores are the same (the score key rule, `lightning_nas.rmi.score_key`): a row is keyed by
+(space, genotype key, score hash), and the score hash covers everything that changes a score: the reference's features on the probe batch,
 the probe batch, the proxy settings, the seed, the proxy network's size (the space's proxy signature),
 the torch CPU thread count per candidate and the accelerator it trains on (100 SGD steps amplify
 floating-point differences: another thread count moved RMI by up to 0.087). The torch version is not
@@ -30,16 +30,8 @@ import torch
 
 from lightning_nas.errors import ConfigError, one_line_reason
 from lightning_nas.rmi.evaluator import ProxyResult
-from lightning_nas.rmi.score_key import (  # re-exported: the score key's names were defined here before
-    SCORE_VERSION as SCORE_VERSION,
-)
 from lightning_nas.rmi.score_key import digest as _digest
-from lightning_nas.rmi.score_key import parts_hash as parts_hash
-from lightning_nas.rmi.score_key import resolve_accelerator as resolve_accelerator
-from lightning_nas.rmi.score_key import run_score_parts as run_score_parts
-from lightning_nas.rmi.score_key import score_hash as score_hash
-from lightning_nas.rmi.score_key import score_parts as score_parts
-from lightning_nas.rmi.score_key import tensors_digest as tensors_digest
+from lightning_nas.rmi.score_key import parts_hash, run_score_parts
 
 log = logging.getLogger(__name__)
 
@@ -273,15 +265,8 @@ def open_run_cache(cfg: Any, scorer: Any, space: Any, required: bool = False) ->
     count and accelerator the run's evaluator trains candidates with (`RMIEvaluator.threads`, `.cfg`).
 
     A cache that cannot be opened or created is None too, after one warning (the run goes on without it),
-    unless `required` (then the CacheUnavailableError, a one-line ConfigError, is raised).
-
-    With `proxy.table` the scores come from that table instead (`lightning_nas.tables.rmi_table`), after
-    checking it was computed under this run's settings."""
-    if cfg.proxy.table:
-        from lightning_nas.tables.rmi_table import open_table_scores
-
-        parts = run_score_parts(scorer, space)
-        return open_table_scores(cfg.proxy.table, space, parts, scorer.info["settings"])  # type: ignore[return-value]
+    unless `required` (then the CacheUnavailableError, a one-line ConfigError, is raised). A search takes
+    its scores from a table instead when `proxy.table` is set: `lightning_nas.rmi.score_source`."""
     if not cfg.cache.enabled:
         return None
     path = resolve_cache_path(cfg.cache.path, cfg.reference.cache_dir)

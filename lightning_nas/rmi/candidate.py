@@ -13,7 +13,7 @@ import lightning as L
 import torch
 from torch import nn
 
-from lightning_nas.rmi.cka import linear_cka
+from lightning_nas.rmi.cka import per_layer_cka
 from lightning_nas.rmi.loss import rmi_loss
 from lightning_nas.rmi.taps import FeatureTaps
 
@@ -45,7 +45,7 @@ class CandidateModule(L.LightningModule):
                 self.reference_features = [r.to(x.device) for r in self.reference_features]
             reference = self.reference_features
         logits, feats = self.taps(x)
-        cka = torch.stack([linear_cka(r, f) for r, f in zip(reference, feats, strict=True)])
+        cka = per_layer_cka(reference, feats)
         return logits, cka
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _idx: int) -> torch.Tensor:

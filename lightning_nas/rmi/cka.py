@@ -10,7 +10,6 @@ loses accuracy on large matrices). A dead tap (all-zero or constant features) sc
 from __future__ import annotations
 
 import torch
-from torchmetrics import Metric
 
 # Below this fraction of the uncentred Gram norm a centred Gram matrix is taken as zero (dead tap).
 _DEAD_RTOL = 1e-6
@@ -51,31 +50,9 @@ def _centered_or_zero(x: torch.Tensor) -> torch.Tensor:
     return torch.where(dead, torch.zeros_like(k), k)
 
 
-def rmi_score(reference: list[torch.Tensor], candidate: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(phi, per-layer CKA): the RMI score is the sum of CKA over the matched tap pairs."""
+def per_layer_cka(reference: list[torch.Tensor], candidate: list[torch.Tensor]) -> torch.Tensor:
+    """Linear CKA of each matched tap pair (reference i against candidate i), stacked: their sum is the RMI
+    (HW-EvRSNAS Eq. 2); `1 - CKA_i` enters the training loss (Eq. 3)."""
     if len(reference) != len(candidate):
         raise ValueError(f"{len(reference)} reference taps vs {len(candidate)} candidate taps")
-    per_layer = torch.stack([linear_cka(r, c) for r, c in zip(reference, candidate, strict=True)])
-    return per_layer.sum(), per_layer
-
-
-class LinearCKA(Metric):
-    """torchmetrics wrapper: accumulates features over `update` calls, CKA over all of them at `compute`."""
-
-    full_state_update = False
-    higher_is_better = True
-    is_differentiable = True
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)
-        self.add_state("x", default=[], dist_reduce_fx="cat")
-        self.add_state("y", default=[], dist_reduce_fx="cat")
-
-    def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        self.x.append(x.reshape(x.shape[0], -1))
-        self.y.append(y.reshape(y.shape[0], -1))
-
-    def compute(self) -> torch.Tensor:
-        x = torch.cat(self.x) if isinstance(self.x, list) else self.x
-        y = torch.cat(self.y) if isinstance(self.y, list) else self.y
-        return linear_cka(x, y)
+    return torch.stack([linear_cka(r, c) for r, c in zip(reference, candidate, strict=True)])

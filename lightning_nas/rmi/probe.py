@@ -15,6 +15,7 @@ from torch.utils.data import Dataset
 from lightning_nas.config import ProbeConfig
 from lightning_nas.data.base import DataSpec, augment
 from lightning_nas.errors import ConfigError
+from lightning_nas.rmi.taps import ReferenceTaps, set_bn_mode
 
 
 @dataclass
@@ -28,13 +29,6 @@ class ProbeBatch:
         h = hashlib.sha256(self.x.contiguous().numpy().tobytes())
         h.update(self.y.numpy().tobytes())
         return h.hexdigest()[:16]
-
-
-def set_bn_mode(model: nn.Module, mode: str) -> nn.Module:
-    if mode not in ("train", "eval"):
-        raise ConfigError(f"unknown BN mode {mode!r}; valid: train, eval")
-    model.train(mode == "train")
-    return model
 
 
 @torch.no_grad()
@@ -75,8 +69,4 @@ def heldout_seed(seed: int) -> int:
 @torch.no_grad()
 def reference_features(reference: nn.Module, taps: list[str], x: torch.Tensor, bn_mode: str = "train") -> list[torch.Tensor]:
     """The reference's tapped features on the probe batch (computed once per search)."""
-    from lightning_nas.rmi.taps import FeatureTaps
-
-    ref = set_bn_mode(copy.deepcopy(reference), bn_mode)
-    _, feats = FeatureTaps(ref, taps)(x)
-    return [f.detach().clone() for f in feats]
+    return [f.detach().clone() for f in ReferenceTaps(reference, taps, bn_mode).features(x)]

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
 from lightning_nas.errors import ConfigError
+
+
+def set_bn_mode(model: nn.Module, mode: str) -> nn.Module:
+    if mode not in ("train", "eval"):
+        raise ConfigError(f"unknown BN mode {mode!r}; valid: train, eval")
+    model.train(mode == "train")
+    return model
 
 
 class FeatureTaps:
@@ -37,3 +45,21 @@ class FeatureTaps:
         feats = [self._out[n] for n in self.names]
         self._out.clear()
         return logits, feats
+
+
+class ReferenceTaps:
+    """The frozen reference and its taps. Deliberately not an `nn.Module` attribute of the LightningModule,
+    so the reference is neither optimised nor saved in the fine-tuning checkpoints."""
+
+    def __init__(self, reference: nn.Module, taps: list[str], bn_mode: str = "train") -> None:
+        self.model = set_bn_mode(copy.deepcopy(reference), bn_mode)
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self.taps = FeatureTaps(self.model, taps)
+
+    @torch.no_grad()
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if next(self.model.parameters()).device != x.device:
+            self.model.to(x.device)
+        _, feats = self.taps(x)
+        return feats

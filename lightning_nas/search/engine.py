@@ -19,7 +19,7 @@ from lightning_nas.backends import Backend, build_backend
 from lightning_nas.config import RunConfig, config_to_yaml
 from lightning_nas.errors import ConfigError
 from lightning_nas.pipeline import Problem, Scorer, build_problem, build_scorer
-from lightning_nas.rmi.cache import open_run_cache
+from lightning_nas.rmi.score_source import open_score_source
 from lightning_nas.run_dir import (
     Stopwatch,
     commit_run_dir,
@@ -235,7 +235,7 @@ class Search:
                 log.warning("%s.on_exception failed", type(cb).__name__, exc_info=True)
 
     def _search(self, backend: Backend, scorer: Scorer, state: GAState | None) -> dict[str, Any]:
-        persistent = open_run_cache(self.cfg, scorer, self.space)
+        persistent = open_score_source(self.cfg, scorer, self.space)
         self.scorer = CandidateScorer(self.space, backend, self.records, persistent)
         for cb in self.callbacks:
             cb.on_search_start(self)

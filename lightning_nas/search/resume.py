@@ -19,7 +19,7 @@ from typing import Any
 
 from lightning_nas.backends import threads_per_candidate
 from lightning_nas.config import RunConfig, config_from_yaml
-from lightning_nas.errors import ConfigError
+from lightning_nas.errors import ConfigError, first_of
 
 SAFE_ON_RESUME = (
     "search.generations",
@@ -79,10 +79,8 @@ def differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
 
 def describe_differences(recorded: dict[str, Any], now: dict[str, Any], limit: int = 6) -> str:
     """`seed (recorded 0, now 5), proxy.steps (recorded 100, now 10)`, at most `limit` keys."""
-    keys = differences(recorded, now)
-    shown = [f"{k} (recorded {recorded.get(k)!r}, now {now.get(k)!r})" for k in keys[:limit]]
-    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
-    return ", ".join(shown) + more
+    items = [f"{k} (recorded {recorded.get(k)!r}, now {now.get(k)!r})" for k in differences(recorded, now)]
+    return first_of(items, limit, ", ")
 
 
 def config_of_run(run_dir: Path) -> RunConfig:

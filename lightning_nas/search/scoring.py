@@ -14,15 +14,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from lightning_nas.backends import Backend, CandidateFailure
-from lightning_nas.rmi.cache import RunCache
 from lightning_nas.rmi.evaluator import ProxyResult
+from lightning_nas.rmi.score_source import ScoreSource
 from lightning_nas.search.records import RunRecords
 from lightning_nas.spaces.base import Genotype, SearchSpace
 
 
 class CandidateScorer:
     def __init__(
-        self, space: SearchSpace, backend: Backend, records: RunRecords, persistent: RunCache | None
+        self, space: SearchSpace, backend: Backend, records: RunRecords, persistent: ScoreSource | None
     ) -> None:
         self.space, self.backend, self.records, self.persistent = space, backend, records, persistent
 

@@ -4,7 +4,7 @@ one proxy profile), so that a search serves its scores from the table instead of
 
 Two files: `NAME.csv.gz`, one row per architecture (`key`, the space's benchmark fields: for NB201
 `arch_str` and `arch_index`, the NB201 index; `rmi`, `cka_0..`, `seconds`), and `NAME.json` beside it, the provenance:
-the score hash and its parts (`lightning_nas.rmi.cache.score_parts`: proxy network, reference features,
+the score hash and its parts (`lightning_nas.rmi.score_key.score_parts`: proxy network, reference features,
 probe batch, proxy settings, seed, threads, accelerator), the reference checkpoint's sha256, versions,
 how many architectures the space has and whether the table holds them all. A table is written from the
 persistent cache (`python -m lightning_nas.precompute ... --export_table NAME.csv.gz`).
@@ -156,6 +156,22 @@ def _read(path: Path, prov: Path, _table_stamp: Any, _prov_stamp: Any) -> ScoreT
     if len(scores) != provenance.get("rows"):
         raise ConfigError(f"table of scores {path} has {len(scores)} rows, its provenance says {provenance.get('rows')}")
     return ScoreTable(path, provenance, scores)
+
+
+def indexed_scores(path: str | Path) -> tuple[Any, Any]:
+    """(benchmark indices, RMI) of a table's rows as numpy arrays, in file order: for tables of a space with
+    a tabular benchmark (the `arch_index` column, e.g. NAS-Bench-201's index), read as plain CSV (a table
+    with only those two columns is enough)."""
+    import numpy as np
+
+    path = Path(path).expanduser()
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rt", newline="") as f:
+            rows = [(int(r["arch_index"]), float(r["rmi"])) for r in csv.DictReader(f)]
+    except (OSError, ValueError, KeyError, EOFError) as err:
+        raise ConfigError(f"table of scores {path} has no readable arch_index and rmi columns ({one_line_reason(err)})") from None
+    return np.array([i for i, _ in rows], dtype=int), np.array([v for _, v in rows], dtype=float)
 
 
 def _result(row: dict[str, str]) -> ProxyResult:

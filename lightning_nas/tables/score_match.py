@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from lightning_nas.errors import ConfigError
+from lightning_nas.errors import ConfigError, first_of
 from lightning_nas.machine import describe
 from lightning_nas.rmi.score_key import parts_hash, settings_hash
 
@@ -108,10 +108,6 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def shown(diff: list[str], limit: int = 4) -> str:
-    return "; ".join(diff[:limit]) + (f"; and {len(diff) - limit} more" if len(diff) > limit else "")
-
-
 def match_table(
     provenance: dict[str, Any], where: Any, space_name: str, parts: dict[str, Any], settings: dict[str, Any],
     numeric: dict[str, Any],
@@ -126,7 +122,7 @@ def match_table(
     recorded, not_recorded = recorded_settings(provenance)
     diff = settings_differences(recorded, settings, not_recorded)
     if diff:
-        raise ConfigError(f"table of scores {where} was computed under other settings: {shown(diff)}")
+        raise ConfigError(f"table of scores {where} was computed under other settings: {first_of(diff, 4)}")
     if provenance["score_hash"] == parts_hash(parts) and _same_machine(recorded_numeric(provenance), numeric):
         return TableMatch(exact=True, not_compared=not_recorded)
     return TableMatch(exact=False, notice=_notice(provenance, where, numeric, not_recorded), not_compared=not_recorded)

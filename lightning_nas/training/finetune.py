@@ -21,12 +21,13 @@ from lightning_nas.interrupt import fit
 from lightning_nas.pipeline import Problem, build_problem
 from lightning_nas.reporting.run_reader import finished_run
 from lightning_nas.reporting.search_cost import device_name
+from lightning_nas.rmi.taps import ReferenceTaps
 from lightning_nas.run_dir import write_json
 from lightning_nas.search.fitness import feasible
 from lightning_nas.spaces.base import Genotype, SearchSpace
 from lightning_nas.spaces.network_spec import network_spec
 from lightning_nas.tables.benchmark_accuracy import benchmark_lookup
-from lightning_nas.training.module import FinetuneModule, ReferenceTaps
+from lightning_nas.training.module import FinetuneModule
 from lightning_nas.training.recipe import Recipe, resolve_recipe
 
 FINETUNE_JSON = "finetune.json"

@@ -8,34 +8,13 @@ beta = 0 (the default) it is plain cross-entropy and no reference model is neede
 
 from __future__ import annotations
 
-import copy
-
 import torch
 from torch import nn
 
-from lightning_nas.rmi.cka import linear_cka
+from lightning_nas.rmi.cka import per_layer_cka
 from lightning_nas.rmi.loss import rmi_loss
-from lightning_nas.rmi.probe import set_bn_mode
-from lightning_nas.rmi.taps import FeatureTaps
+from lightning_nas.rmi.taps import FeatureTaps, ReferenceTaps
 from lightning_nas.training.classifier import ClassifierModule
-
-
-class ReferenceTaps:
-    """The frozen reference and its taps. Deliberately not an `nn.Module` attribute of the LightningModule,
-    so the reference is neither optimised nor saved in the fine-tuning checkpoints."""
-
-    def __init__(self, reference: nn.Module, taps: list[str], bn_mode: str = "train") -> None:
-        self.model = set_bn_mode(copy.deepcopy(reference), bn_mode)
-        for p in self.model.parameters():
-            p.requires_grad_(False)
-        self.taps = FeatureTaps(self.model, taps)
-
-    @torch.no_grad()
-    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        if next(self.model.parameters()).device != x.device:
-            self.model.to(x.device)
-        _, feats = self.taps(x)
-        return feats
 
 
 class FinetuneModule(ClassifierModule):
@@ -69,7 +48,7 @@ class FinetuneModule(ClassifierModule):
         assert self._taps is not None and self.reference is not None
         logits, feats = self._taps(x)
         ref = self.reference.features(x)
-        cka = torch.stack([linear_cka(r, f) for r, f in zip(ref, feats, strict=True)])
+        cka = per_layer_cka(ref, feats)
         loss, parts = rmi_loss(cka, logits, y, self.beta)
         self.log_dict({f"train_{name}": value for name, value in parts.items()}, on_epoch=True, on_step=False)
         self._log_accuracy(logits, y, "train")
