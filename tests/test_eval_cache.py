@@ -16,8 +16,8 @@ import torch
 
 from lightning_nas.config import ProxyConfig
 from lightning_nas.rmi.cache import CacheCorruptError, EvalCache
-from lightning_nas.rmi.score_key import score_hash
 from lightning_nas.rmi.evaluator import ProxyResult
+from lightning_nas.rmi.score_key import score_hash
 from lightning_nas.spaces.nb201.space import NB201Space
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

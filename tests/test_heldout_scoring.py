@@ -10,9 +10,9 @@ from torch.utils.data import TensorDataset
 from lightning_nas.config import ProbeConfig, ProxyConfig
 from lightning_nas.data.base import DataSpec
 from lightning_nas.errors import ConfigError
-from lightning_nas.rmi.score_key import parts_hash, run_score_parts
 from lightning_nas.rmi.evaluator import RMIEvaluator
 from lightning_nas.rmi.probe import ProbeBatch, heldout_seed, select_probe_batch
+from lightning_nas.rmi.score_key import parts_hash, run_score_parts
 from lightning_nas.rmi.taps import FeatureTaps
 from lightning_nas.spaces.nb201.space import NB201Space, from_arch_str
 
