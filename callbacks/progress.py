@@ -21,13 +21,8 @@ class ConsoleProgress(SearchCallback):
         print(text, file=self.stream, flush=True)
 
     def on_search_start(self, search: Any) -> None:
-        cons = ", ".join(f"{o.name} <= {fmt_budget(o.budget)} {o.unit}" for o in search.objectives)
         ga = search.cfg.search
-        how = (
-            f"NSGA-II front of RMI vs {', '.join(o.name for o in search.objectives)}, budgets {cons} (constrained domination)"
-            if ga.algorithm == "nsga2"
-            else f"constraint {cons} ({ga.constraint_handling})"
-        )
+        how = search.strategy.goal(search.objectives, ga)
         self._print(
             f"search {search.cfg.space.name} on {search.cfg.data.name}: {ga.population} x {ga.generations} generations, "
             f"{search.cfg.proxy.steps} proxy steps, {how}; run dir {search.run_dir}"

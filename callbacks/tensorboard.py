@@ -75,7 +75,7 @@ class TensorBoardSearchLogger(SearchCallback):
         self.step = search.records.evaluations
         writer = self.logger.experiment
         writer.add_text("config", "```\n" + search.config_yaml + "\n```", 0)
-        writer.add_custom_scalars(scalars_layout(search.objectives, search.cfg.search.algorithm == "nsga2"))
+        writer.add_custom_scalars(scalars_layout(search.objectives, "hypervolume" in search.strategy.generation_metrics))
         root = Path(self.logger.log_dir) / HPARAMS_DIR
         self.sessions = {p.name.split("_", 1)[1]: p for p in root.glob("g*_*") if p.is_dir()}
 

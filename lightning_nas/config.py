@@ -171,23 +171,20 @@ class GAConfig:
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"search.{name} must be in [0, 1], got {getattr(self, name)}")
         check_choice("search.constraint_handling", self.constraint_handling, ("penalty", "rejection"))
-        check_choice("search.algorithm", self.algorithm, ("ga", "nsga2"))
-        if self.algorithm == "nsga2" and self.constraint_handling == "rejection":
-            raise ConfigError(
-                "search.constraint_handling rejection works with search.algorithm ga only; nsga2 applies the budgets "
-                "by constrained domination (leave constraint_handling at penalty)"
-            )
+        from lightning_nas.backends import BACKENDS
+        from lightning_nas.search.strategy import strategy_of
+
+        strategy = strategy_of(self)  # the strategy checks what only it knows, below
         if any(isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) for v in self.hv_reference):
             raise ConfigError(f"search.hv_reference must be finite numbers (RMI, then each cost), got {self.hv_reference}")
-        check_choice("search.backend", self.backend, ("serial", "local", "ray"))
+        BACKENDS.get(self.backend)
         if self.workers != "auto" and (isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1):
             raise ConfigError(f"search.workers must be an integer >= 1 or 'auto', got {self.workers!r}")
         if self.threads_per_worker < 1:
             raise ConfigError(f"search.threads_per_worker must be >= 1, got {self.threads_per_worker}")
         if isinstance(self.capacity_weight, bool) or not math.isfinite(self.capacity_weight) or self.capacity_weight < 0:
             raise ConfigError(f"search.capacity_weight must be a finite number >= 0 (0: off, the paper), got {self.capacity_weight!r}")
-        if self.capacity_weight and self.algorithm != "ga":
-            raise ConfigError("search.capacity_weight works with search.algorithm ga only (nsga2 keeps RMI and the costs apart); set it to 0")
+        strategy.check_search(self)
 
 
 @dataclass

@@ -28,39 +28,23 @@ def check_settings(cfg: RunConfig) -> None:
 
 
 def check_objectives(cfg: RunConfig) -> None:
-    """Budgets (optional only for nsga2), distinct metrics for nsga2, and its hypervolume reference's
-    length and RMI value (cost values are checked against the space once the cost models exist)."""
-    constraints = cfg.cost.constraints()
-    nsga2 = cfg.search.algorithm == "nsga2"
-    for i, c in enumerate(constraints):
-        if c.budget is None and nsga2:
+    """Budgets (optional only where the strategy allows it), then what the strategy checks itself (NSGA-II:
+    distinct metrics, its hypervolume reference's length and RMI value; cost values are checked against the
+    space once the cost models exist)."""
+    from lightning_nas.search.strategy import STRATEGIES, strategy_of
+
+    strategy = strategy_of(cfg.search)
+    for i, c in enumerate(cfg.cost.constraints()):
+        if c.budget is None and strategy.budgets_optional:
             continue
         if c.budget is None:
+            allow = " or ".join(n for n in STRATEGIES.names() if STRATEGIES.get(n).budgets_optional)
             raise ConfigError(
-                f"{constraint_key(i)}.budget is null, which only search.algorithm nsga2 allows (a front without a hard "
+                f"{constraint_key(i)}.budget is null, which only search.algorithm {allow} allows (a front without a hard "
                 f"budget); give a budget > 0 for {c.metric}"
             )
         check_budget(constraint_key(i), c.budget, c.metric)
-    if not nsga2:
-        return
-    metrics = [c.metric for c in constraints]
-    twice = sorted({m for m in metrics if metrics.count(m) > 1})
-    if twice:
-        raise ConfigError(
-            f"search.algorithm nsga2 needs distinct cost objectives, but {', '.join(twice)} is given more than once "
-            f"in cost / cost.extra ({', '.join(metrics)})"
-        )
-    ref = cfg.search.hv_reference
-    if ref and len(ref) != 1 + len(metrics):
-        raise ConfigError(
-            f"search.hv_reference has {len(ref)} value(s); give {1 + len(metrics)}: the RMI, then {', '.join(metrics)}"
-        )
-    taps = len(cfg.reference.taps)
-    if ref and not 0 <= ref[0] < taps:
-        raise ConfigError(
-            f"search.hv_reference RMI {ref[0]:g} bounds no architecture: the RMI of {taps} taps lies in [0, {taps}]; "
-            f"give a value in [0, {taps}) (0 is the default)"
-        )
+    strategy.check(cfg)
 
 
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps")  # Lightning's names for the devices a Trainer can use here
@@ -85,7 +69,9 @@ def check_accelerator(key: str, name: object, local: bool = True) -> None:
 
 def check_devices(cfg: RunConfig) -> None:
     """Where candidates and the fine-tuned winner train: known names of devices this machine has."""
-    remote = cfg.search.backend == "ray" and bool(cfg.ray.address)  # a cluster's GPUs need not be visible here
+    from lightning_nas.backends import BACKENDS
+
+    remote = BACKENDS.get(cfg.search.backend).trains_elsewhere(cfg)  # a cluster's GPUs need not be visible here
     check_accelerator("proxy.accelerator", cfg.proxy.accelerator, local=not remote)
     check_accelerator("finetune.accelerator", cfg.finetune.accelerator)
     check_choice("finetune.precision", cfg.finetune.precision, lightning_precisions())

@@ -14,54 +14,57 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lightning_nas.backends.base import Backend, CandidateFailure, Outcome
+from lightning_nas.backends.base import (
+    Backend,
+    BackendEntry,
+    BackendPlugin,
+    CandidateFailure,
+    LazyBackend,
+    Outcome,
+)
 from lightning_nas.errors import ConfigError
+from lightning_nas.registry import Registry
 
 if TYPE_CHECKING:
     from lightning_nas.config import RunConfig
 
-BACKENDS = ("serial", "local", "ray")
+BACKENDS: Registry[BackendEntry] = Registry(
+    "search.backend", providers=("lightning_nas.backends.serial", "lightning_nas.backends.local")
+)
+BACKENDS.register("ray")(LazyBackend("lightning_nas.backends.ray_backend", "RayBackend"))  # an optional extra
 
 
 def check_execution(cfg: RunConfig) -> None:
     """Everything about where candidates run that can be checked before any work: the backend's name and
-    sizes (search.validate), the GPU count when a GPU is asked for, Ray installed for the ray backend."""
+    sizes (search.validate), the GPU count when a GPU is asked for, then the backend's own checks (Ray
+    installed for the ray backend)."""
     from lightning_nas.backends.resources import visible_gpus
 
     cfg.search.validate()
+    backend = BACKENDS.get(cfg.search.backend)
     if cfg.proxy.candidates_per_gpu < 1:
         raise ConfigError(f"proxy.candidates_per_gpu must be >= 1, got {cfg.proxy.candidates_per_gpu}")
-    if cfg.proxy.accelerator == "gpu" and visible_gpus() == 0 and not (cfg.search.backend == "ray" and cfg.ray.address):
+    if cfg.proxy.accelerator == "gpu" and visible_gpus() == 0 and not backend.trains_elsewhere(cfg):
         raise ConfigError(
             "proxy.accelerator is 'gpu' but no CUDA GPU is visible here; use --proxy.accelerator cpu (or auto)"
         )
-    if cfg.search.backend == "ray":
-        from lightning_nas.backends.ray_backend import require_ray
-
-        require_ray()
+    backend.check(cfg)
 
 
 def build_backend(cfg: RunConfig) -> Backend:
     """The backend `cfg.search.backend` names, connected (Ray) but not yet given an evaluator
     (`Backend.start`): a bad address fails here, before any expensive work."""
     check_execution(cfg)
-    if cfg.search.backend == "local":
-        from lightning_nas.backends.local import LocalBackend
-
-        return LocalBackend(cfg)
-    if cfg.search.backend == "ray":
-        from lightning_nas.backends.ray_backend import RayBackend
-
-        return RayBackend(cfg)
-    from lightning_nas.backends.serial import SerialBackend
-
-    return SerialBackend()
+    return BACKENDS.get(cfg.search.backend).build(cfg)
 
 
 def threads_per_candidate(cfg: RunConfig) -> int | None:
     """torch threads while one candidate trains: `threads` (None: the process's count) in the serial
     backend, `search.threads_per_worker` in a worker."""
-    return cfg.threads if cfg.search.backend == "serial" else cfg.search.threads_per_worker
+    return BACKENDS.get(cfg.search.backend).threads(cfg)
 
 
-__all__ = ["BACKENDS", "Backend", "CandidateFailure", "Outcome", "build_backend", "check_execution", "threads_per_candidate"]
+__all__ = [
+    "BACKENDS", "Backend", "BackendPlugin", "CandidateFailure", "LazyBackend", "Outcome", "build_backend",
+    "check_execution", "threads_per_candidate",
+]  # fmt: skip

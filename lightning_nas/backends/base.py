@@ -3,14 +3,16 @@ candidate (a non-finite RMI counts as a failure, so it is retried and never cach
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lightning_nas.backends import faults
 
 if TYPE_CHECKING:
+    from lightning_nas.config import RunConfig
     from lightning_nas.rmi.evaluator import ProxyResult, RMIEvaluator
     from lightning_nas.spaces.base import Genotype
 
@@ -45,6 +47,57 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Stop every worker (also on Ctrl-C); idempotent."""
+
+
+class BackendEntry(Protocol):
+    """What `BACKENDS` holds for a backend name: its class (a `BackendPlugin`) or a `LazyBackend`."""
+
+    def check(self, cfg: RunConfig) -> None: ...
+
+    def trains_elsewhere(self, cfg: RunConfig) -> bool: ...
+
+    def threads(self, cfg: RunConfig) -> int | None: ...
+
+    def build(self, cfg: RunConfig) -> Backend: ...
+
+
+class BackendPlugin:
+    """The defaults a backend class inherits: what the search asks of it before building one."""
+
+    @classmethod
+    def check(cls, cfg: RunConfig) -> None:
+        """Refuse what this backend cannot run (ConfigError), before any work."""
+
+    @classmethod
+    def trains_elsewhere(cls, cfg: RunConfig) -> bool:
+        """Whether candidates train on other machines (their devices need not be visible here)."""
+        return False
+
+    @classmethod
+    def threads(cls, cfg: RunConfig) -> int | None:
+        """torch threads while one candidate trains (None: the process's count)."""
+        return cfg.search.threads_per_worker
+
+    @classmethod
+    def build(cls, cfg: RunConfig) -> Backend:
+        """The backend, connected but not yet started."""
+        return cls(cfg)  # type: ignore[call-arg]
+
+
+class LazyBackend:
+    """A registry entry for a backend whose module needs an optional extra: the module is imported only
+    when the backend is asked for; every question goes to its class."""
+
+    def __init__(self, module: str, cls: str) -> None:
+        self.module, self.cls = module, cls
+
+    def load(self) -> type[BackendPlugin]:
+        return getattr(importlib.import_module(self.module), self.cls)
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("_") or attr in ("module", "cls"):
+            raise AttributeError(attr)
+        return getattr(self.load(), attr)
 
 
 def score_checked(evaluator: RMIEvaluator, genotype: Genotype) -> ProxyResult:

@@ -20,8 +20,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
-from lightning_nas.backends import worker
-from lightning_nas.backends.base import CandidateFailure, error_text
+from lightning_nas.backends import BACKENDS, worker
+from lightning_nas.backends.base import BackendPlugin, CandidateFailure, error_text
 from lightning_nas.backends.resources import local_workers, uses_gpu, visible_gpus
 
 if TYPE_CHECKING:
@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 WORKER_DIED = "worker process died (killed, out of memory or crashed) while this candidate was training"
 
 
-class LocalBackend:
+@BACKENDS.register("local")
+class LocalBackend(BackendPlugin):
     name = "local"
 
     def __init__(self, cfg: RunConfig) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lightning_nas.backends import worker
-from lightning_nas.backends.base import ATTEMPTS, CandidateFailure, error_text
+from lightning_nas.backends.base import ATTEMPTS, BackendPlugin, CandidateFailure, error_text
 from lightning_nas.backends.resources import uses_gpu
 from lightning_nas.errors import ConfigError
 
@@ -35,8 +35,19 @@ def require_ray() -> None:
         raise ConfigError(f"search.backend ray needs Ray, an optional extra that is not installed: {INSTALL_HINT}") from None
 
 
-class RayBackend:
+class RayBackend(BackendPlugin):
+    """Registered in `BACKENDS` by a `LazyBackend` entry: this module is imported only when ray is asked for."""
+
     name = "ray"
+
+    @classmethod
+    def check(cls, cfg: RunConfig) -> None:
+        require_ray()
+
+    @classmethod
+    def trains_elsewhere(cls, cfg: RunConfig) -> bool:
+        """With `ray.address` the candidates train on the cluster's nodes."""
+        return bool(cfg.ray.address)
 
     def __init__(self, cfg: RunConfig) -> None:
         import ray

@@ -6,16 +6,28 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from lightning_nas.backends.base import ATTEMPTS, CandidateFailure, error_text, score_checked
+from lightning_nas.backends import BACKENDS
+from lightning_nas.backends.base import ATTEMPTS, BackendPlugin, CandidateFailure, error_text, score_checked
 
 if TYPE_CHECKING:
+    from lightning_nas.config import RunConfig
     from lightning_nas.rmi.evaluator import ProxyResult, RMIEvaluator
     from lightning_nas.spaces.base import Genotype
 
 
-class SerialBackend:
+@BACKENDS.register("serial")
+class SerialBackend(BackendPlugin):
     name = "serial"
     workers = 1
+
+    @classmethod
+    def threads(cls, cfg: RunConfig) -> int | None:
+        """The run's `threads`: candidates train in the search process."""
+        return cfg.threads
+
+    @classmethod
+    def build(cls, cfg: RunConfig) -> SerialBackend:
+        return cls()
 
     def __init__(self) -> None:
         self.evaluator: RMIEvaluator | None = None

@@ -14,7 +14,7 @@ from typing import Any
 
 from lightning_nas.errors import ConfigError
 from lightning_nas.run_dir import write_json
-from lightning_nas.search.ga import GAState
+from lightning_nas.search.evolution import GAState
 from lightning_nas.search.resume import describe_differences, identity_hash
 from lightning_nas.spaces.base import SearchSpace
 

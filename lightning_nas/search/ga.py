@@ -6,15 +6,15 @@ the space's crossover (probability `crossover_prob`) and per-gene mutation (`mut
 `constraint_handling: rejection` re-draws every sample and child until `accept` holds (the baseline the
 paper's penalty replaces), counting draws and giving up after `max_rejection_draws`.
 
-All randomness comes from one `random.Random`; its state is part of the checkpointable `GAState`."""
+All randomness comes from one `random.Random`; its state is part of the checkpointable `GAState`. The
+loop is `evolution.EvolutionLoop`'s; registered in `STRATEGIES` as `ga`."""
 
 from __future__ import annotations
 
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from deap import tools
@@ -22,31 +22,23 @@ from deap import tools
 from lightning_nas.config import GAConfig
 from lightning_nas.errors import ConfigError
 from lightning_nas.search.deap_types import make_individual, same_genotype
+from lightning_nas.search.evolution import EvolutionLoop, Fitness, GAState, OnGeneration
+from lightning_nas.search.results import Answer
+from lightning_nas.search.strategy import STRATEGIES, budget_text
 from lightning_nas.spaces.base import Genotype, SearchSpace
+
+if TYPE_CHECKING:
+    from lightning_nas.costs.objective import Objective
+    from lightning_nas.search.engine import Search
+
+__all__ = [
+    "Fitness", "GAState", "GeneticAlgorithm", "RejectionLimitReached", "child_maker", "fitness_stats", "ga_answer",
+    "make_statistics", "tournament",
+]  # fmt: skip
 
 
 class RejectionLimitReached(ConfigError):
     """Rejection sampling reached `max_rejection_draws` draws in the run (all generations together)."""
-
-
-Fitness = float | tuple[float, ...]  # the GA's RMI + penalty, or NSGA-II's (RMI, costs..., violation)
-
-
-@dataclass
-class GAState:
-    """Everything needed to continue a run: `population` is generation `generation`, not yet evaluated.
-    `evaluated` is the previous generation (NSGA-II: its surviving parents); `hall_of_fame` the best
-    distinct candidates (NSGA-II: the Pareto front of everything evaluated); `hv_reference` NSGA-II's
-    hypervolume reference point, fixed once the first generation is evaluated."""
-
-    generation: int
-    population: list[Genotype]
-    rng_state: Any
-    logbook: list[dict[str, Any]] = field(default_factory=list)
-    hall_of_fame: list[tuple[Genotype, Fitness]] = field(default_factory=list)
-    draws: int = 0
-    evaluated: list[tuple[Genotype, Fitness]] = field(default_factory=list)
-    hv_reference: list[float] | None = None
 
 
 def _finite(values: list[float]) -> np.ndarray:
@@ -66,6 +58,14 @@ def fitness_stats(values: list[float]) -> dict[str, float]:
     """max / mean / min of fitness values as the GA's logbook records them (-inf values left out of the
     mean and min)."""
     return make_statistics().compile([make_individual(None, v) for v in values])  # type: ignore[arg-type]
+
+
+def ga_answer(last: list[Any], hof: Any) -> Answer:
+    """The GA's answer: the best of the last generation."""
+    winner = max(last, key=lambda ind: ind.fitness.values[0])
+    return Answer(
+        (winner.genotype, winner.fitness.values[0]), [(ind.genotype, ind.fitness.values[0]) for ind in hof]
+    )
 
 
 def tournament(population: list[Any], k: int, size: int, rng: random.Random) -> list[Any]:
@@ -94,7 +94,8 @@ def child_maker(
     return child
 
 
-class GeneticAlgorithm:
+@STRATEGIES.register("ga")
+class GeneticAlgorithm(EvolutionLoop):
     """`evaluate(genotypes, generation) -> fitnesses`; `accept(genotype) -> bool` for rejection sampling;
     `on_generation(state, individuals, record)` after each generation (checkpointing, logging)."""
 
@@ -104,15 +105,35 @@ class GeneticAlgorithm:
         cfg: GAConfig,
         evaluate: Callable[[list[Genotype], int], list[float]],
         accept: Callable[[Genotype], bool] | None = None,
-        on_generation: Callable[[GAState, list[Any], dict[str, Any]], None] | None = None,
+        on_generation: OnGeneration | None = None,
     ) -> None:
-        cfg.validate()
-        self.space, self.cfg, self.evaluate = space, cfg, evaluate
+        super().__init__(space, cfg, evaluate, on_generation)
         self.accept = accept if cfg.constraint_handling == "rejection" else None
-        self.on_generation = on_generation
         self.hof_size = cfg.hall_of_fame_size
-        self.draws = 0
         self.filling = 0  # the generation whose population is being drawn (for the rejection-limit error)
+        self.hof = tools.HallOfFame(self.hof_size, similar=same_genotype)
+        self.stats = make_statistics()
+
+    # ---- what the engine and the checks ask -------------------------------------------------
+    @classmethod
+    def check_search(cls, cfg: GAConfig) -> None:
+        """Every `search` setting applies to the GA."""
+
+    @classmethod
+    def goal(cls, objectives: list[Objective], cfg: GAConfig) -> str:
+        return f"constraint {budget_text(objectives)} ({cfg.constraint_handling})"
+
+    @staticmethod
+    def fitness_of(row: dict[str, Any], costs: list[float], budgets: list[float | None]) -> float:
+        """RMI + penalty (+ the capacity term), the row's `fitness`."""
+        return row["fitness"]
+
+    @classmethod
+    def for_search(cls, search: Search) -> GeneticAlgorithm:
+        return cls(search.space, search.cfg.search, search.evaluate_population, search.is_feasible, search.on_generation)
+
+    def answer(self, search: Search) -> Answer:
+        return ga_answer(self.kept, self.hof)
 
     # ---- drawing, with rejection when asked -------------------------------------------------
     def _draw(self, make: Callable[[], Genotype]) -> Genotype:
@@ -143,55 +164,24 @@ class GeneticAlgorithm:
             children.append(self._draw(child))
         return children
 
-    # ---- the loop ----------------------------------------------------------------------------
-    def run(
-        self, rng: random.Random, state: GAState | None = None
-    ) -> tuple[GAState, list[Any], tools.HallOfFame]:
-        """Run (or continue from `state`) to the last generation; returns the final state, the last
-        generation's evaluated individuals and the hall of fame."""
-        state = state or self.initial_state(rng)
-        rng.setstate(_as_rng_state(state.rng_state))
-        self.draws = state.draws
-        hof = tools.HallOfFame(self.hof_size, similar=same_genotype)
-        hof.update([make_individual(g, f) for g, f in state.hall_of_fame])
-        logbook = tools.Logbook()
-        logbook.extend(state.logbook)
-        stats = make_statistics()
-        individuals = [make_individual(g, f) for g, f in state.evaluated]
-        if not state.population and state.generation < self.cfg.generations:
-            # a finished run continued with more generations: breed what its last generation skipped
-            self.filling = state.generation
-            state.population = self.breed(individuals, rng)
-        while state.generation < self.cfg.generations:
-            gen = state.generation
-            fits = self.evaluate(state.population, gen)
-            individuals = [make_individual(g, f) for g, f in zip(state.population, fits, strict=True)]
-            hof.update(individuals)
-            record = {
-                "gen": gen,
-                "nevals": len(individuals),
-                "draws": self.draws,
-                **stats.compile(individuals),
-            }
-            logbook.record(**record)
-            last = gen == self.cfg.generations - 1
-            self.filling = gen + 1
-            population = [] if last else self.breed(individuals, rng)
-            state = GAState(
-                gen + 1,
-                population,
-                rng.getstate(),
-                list(logbook),
-                [(ind.genotype, ind.fitness.values[0]) for ind in hof],
-                self.draws,
-                [(ind.genotype, ind.fitness.values[0]) for ind in individuals],
-            )
-            if self.on_generation:
-                self.on_generation(state, individuals, record)
-        return state, individuals, hof
+    # ---- the loop's steps (EvolutionLoop.run) ------------------------------------------------
+    def restore(self, state: GAState) -> None:
+        self.hof = tools.HallOfFame(self.hof_size, similar=same_genotype)
+        self.hof.update([make_individual(g, f) for g, f in state.hall_of_fame])
+        self.kept = [make_individual(g, f) for g, f in state.evaluated]
 
+    def update(self, generation: int, genotypes: list[Genotype], fits: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+        self.kept = [make_individual(g, f) for g, f in zip(genotypes, fits, strict=True)]
+        self.hof.update(self.kept)
+        record = {"gen": generation, "nevals": len(self.kept), "draws": self.draws, **self.stats.compile(self.kept)}
+        return self.kept, record
 
-def _as_rng_state(state: Any) -> tuple:
-    """random.Random states survive JSON as nested lists; turn them back into tuples."""
-    version, internal, gauss = state
-    return (version, tuple(internal), gauss)
+    def breed_next(self, generation: int, rng: random.Random) -> list[Genotype]:
+        self.filling = generation
+        return self.breed(self.kept, rng)
+
+    def archive(self) -> tools.HallOfFame:
+        return self.hof
+
+    def pair(self, individual: Any) -> tuple[Genotype, float]:
+        return individual.genotype, individual.fitness.values[0]

@@ -14,9 +14,10 @@ from typing import Any
 
 from lightning_nas.costs.objective import Objective
 from lightning_nas.run_dir import write_text
-from lightning_nas.search.fitness import feasible, fitness
-from lightning_nas.search.ga import GAState
+from lightning_nas.search.evolution import GAState
+from lightning_nas.search.fitness import feasible
 from lightning_nas.search.records import RunRecords
+from lightning_nas.search.strategy import strategy_of
 from lightning_nas.spaces.base import Genotype, SearchSpace
 
 
@@ -48,31 +49,6 @@ class Answer:
     front: list[tuple[Genotype, float]] | None = None
 
 
-def ga_answer(last: list[Any], hof: Any) -> Answer:
-    """The GA's answer: the best of the last generation."""
-    winner = max(last, key=lambda ind: ind.fitness.values[0])
-    return Answer(
-        (winner.genotype, winner.fitness.values[0]), [(ind.genotype, ind.fitness.values[0]) for ind in hof]
-    )
-
-
-def front_answer(
-    space: SearchSpace, objectives: list[Objective], records: RunRecords, front: list[Any], normalized: bool
-) -> Answer:
-    """NSGA-II's answer: the front (highest RMI first); the winner is its highest-RMI member within the
-    budgets (the front is all feasible once one feasible candidate was evaluated)."""
-    budgets = [o.budget for o in objectives]
-
-    def scored(ind: Any) -> tuple[Genotype, float]:
-        rmi = records.entries[space.key(ind.genotype)]["rmi"]
-        costs = [o.cost(ind.genotype) for o in objectives]
-        return ind.genotype, fitness(0.0 if rmi is None else rmi, costs, budgets, normalized)
-
-    members = sorted(front, key=lambda ind: (-ind.fitness.values[0], *ind.fitness.values[1:], space.key(ind.genotype)))
-    feasible_first = sorted(members, key=lambda ind: ind.fitness.violation > 0)
-    return Answer(scored(feasible_first[0]), [scored(ind) for ind in members], [scored(ind) for ind in members])
-
-
 def build_results(
     cfg: Any,
     space: SearchSpace,
@@ -97,7 +73,7 @@ def build_results(
         "cost_unit": main.unit,
         "constraints": best["costs"],
         "penalty": "normalized" if cfg.cost.normalized else "absolute",
-        "constraint_handling": cfg.search.constraint_handling if cfg.search.algorithm == "ga" else "constrained domination",
+        "constraint_handling": strategy_of(cfg.search).constraint_handling(cfg.search),
         "evaluations": records.evaluations,
         "unique_evaluations": records.unique,
         "trained": records.trained,
