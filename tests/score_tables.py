@@ -13,6 +13,17 @@ from lightning_nas.spaces.nb201.space import NB201Space
 from lightning_nas.tables.rmi_table import provenance_path
 
 
+def export_tiny_table(where: Path) -> tuple[Path, list[str]]:
+    """`where/rmi_tiny.csv.gz`: a 6-arch table exported from a tiny precompute run on this machine, and the
+    overrides it was computed under."""
+    from lightning_nas.precompute import main as precompute
+    from tests.conftest import tiny_overrides
+
+    argv = [*tiny_overrides(where), "--cache.path", str(where / "cache.sqlite"), "--threads", "1"]
+    assert precompute([*argv, "--limit", "6", "--export_table", str(where / "rmi_tiny.csv.gz")]) == 0
+    return where / "rmi_tiny.csv.gz", argv
+
+
 def full_table(exported: Path, where: Path, rmi_of: Callable[[int], float]) -> Path:
     """`where/rmi_full.csv.gz`: the exported table's provenance with a row for every NB201 arch."""
     space = NB201Space()

@@ -22,7 +22,7 @@ from lightning_nas.search.engine import Search
 from lightning_nas.spaces.nb201.space import NB201Space
 from lightning_nas.tables.rmi_table import provenance_path, read_table
 from tests.conftest import tiny_overrides
-from tests.score_tables import full_table
+from tests.score_tables import export_tiny_table, full_table
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -30,10 +30,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> tuple[Path, list[str]]:
     """A 6-arch table exported from a precompute run, and the overrides it was computed under."""
-    tmp = tmp_path_factory.mktemp("table")
-    argv = [*tiny_overrides(tmp), "--cache.path", str(tmp / "cache.sqlite"), "--threads", "1"]
-    assert precompute([*argv, "--limit", "6", "--export_table", str(tmp / "rmi_tiny.csv.gz")]) == 0
-    return tmp / "rmi_tiny.csv.gz", argv
+    return export_tiny_table(tmp_path_factory.mktemp("table"))
 
 
 def test_export_holds_the_cached_scores_and_the_score_hash_of_the_code(exported):

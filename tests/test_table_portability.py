@@ -20,11 +20,11 @@ from lightning_nas.config import parse_config
 from lightning_nas.errors import ConfigError
 from lightning_nas.machine import describe, machine
 from lightning_nas.pipeline import build_problem, build_scorer
-from lightning_nas.precompute import main as precompute
 from lightning_nas.rmi.score_key import parts_hash, run_score_parts, settings_hash
 from lightning_nas.tables.rmi_table import check_table, provenance_path, read_table, sha256_file
 from lightning_nas.tables.score_match import recorded_settings, settings_differences
-from tests.conftest import REPO, shared_file, tiny_overrides
+from tests.conftest import REPO, shared_file
+from tests.score_tables import export_tiny_table
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 FAST_TABLE = REPO / "benchmarks" / "tables" / "rmi_nb201_fast.csv.gz"
@@ -33,10 +33,7 @@ FAST_TABLE = REPO / "benchmarks" / "tables" / "rmi_nb201_fast.csv.gz"
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> tuple[Path, list[str]]:
     """A 6-arch table exported on this machine, and the overrides it was computed under."""
-    tmp = tmp_path_factory.mktemp("portable")
-    argv = [*tiny_overrides(tmp), "--cache.path", str(tmp / "cache.sqlite"), "--threads", "1"]
-    assert precompute([*argv, "--limit", "6", "--export_table", str(tmp / "rmi_tiny.csv.gz")]) == 0
-    return tmp / "rmi_tiny.csv.gz", argv
+    return export_tiny_table(tmp_path_factory.mktemp("portable"))
 
 
 def identities(argv: list[str]) -> tuple[object, dict, dict]:
