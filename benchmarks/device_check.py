@@ -212,7 +212,7 @@ class GenerationTimer:
 
     def on_search_start(self, search: Any) -> None:
         self.search = search
-        backend = search.scorer.backend
+        backend = search.backend
         self.workers = getattr(backend, "workers", 1)
         self.startup_s = bring_up_timed(backend, self.cuda)
 
@@ -220,6 +220,7 @@ class GenerationTimer:
         pass
 
     def on_generation_end(self, search: Any, generation: int, summary: dict[str, Any]) -> None:
+        self.search = search  # the latest view: its rows so far
         self.generations.append(
             {"generation": generation, "seconds": summary["seconds"], "new": summary["new"]}
         )
@@ -323,7 +324,7 @@ def section_search_throughput(args: Any, prof: dict[str, Any], deadline: float) 
         }  # fmt: skip
         rows.append(row)
         if timer.search is not None and gens:  # the initial population's scores (the same archs in every run)
-            first = timer.search.records.generation(0)
+            first = timer.search.population(0)
             gen0[cpg] = {r["key"]: r["rmi"] for r in first}
         if not gens:
             print(

@@ -4,9 +4,12 @@ section of the run's config; writes finetune.json and the exports into the run d
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lightning_nas.callbacks.base import SearchCallback
+
+if TYPE_CHECKING:
+    from lightning_nas.search.view import SearchView
 
 
 class FinetuneWinner(SearchCallback):
@@ -14,7 +17,7 @@ class FinetuneWinner(SearchCallback):
         self.stream = stream or sys.stdout
         self.record: dict[str, Any] | None = None
 
-    def on_search_end(self, search: Any, results: dict[str, Any]) -> None:
+    def on_search_end(self, search: SearchView, results: dict[str, Any]) -> None:
         from lightning_nas.training.finetune import Target, choose_winner, run_finetune, summary_line
 
         genotype, source = choose_winner(results, search.space, search.cfg.finetune.prefer_feasible)

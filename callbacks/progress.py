@@ -5,11 +5,14 @@ hypervolume) and a summary at the end."""
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lightning_nas.callbacks.base import SearchCallback
 
 from lightning_nas.reporting.format import fmt, fmt_budget, fmt_cost
+
+if TYPE_CHECKING:
+    from lightning_nas.search.view import SearchView
 
 
 class ConsoleProgress(SearchCallback):
@@ -20,15 +23,15 @@ class ConsoleProgress(SearchCallback):
     def _print(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
 
-    def on_search_start(self, search: Any) -> None:
+    def on_search_start(self, search: SearchView) -> None:
         ga = search.cfg.search
-        how = search.strategy.goal(search.objectives, ga)
+        how = search.goal
         self._print(
             f"search {search.cfg.space.name} on {search.cfg.data.name}: {ga.population} x {ga.generations} generations, "
             f"{search.cfg.proxy.steps} proxy steps, {how}; run dir {search.run_dir}"
         )
 
-    def on_generation_end(self, search: Any, generation: int, s: dict[str, Any]) -> None:
+    def on_generation_end(self, search: SearchView, generation: int, s: dict[str, Any]) -> None:
         costs = "  ".join(
             f"{o.name} {fmt_cost(s['best_costs'][o.name], '.4g')}/{fmt_budget(o.budget)} {o.unit}" for o in search.objectives
         )
@@ -44,7 +47,7 @@ class ConsoleProgress(SearchCallback):
         """NSGA-II: the front's size and hypervolume (nothing for the GA)."""
         return f"front {s['front_size']}  hv {s['hypervolume']:.4g}  " if "front_size" in s else ""
 
-    def _eta(self, search: Any, generation: int, seconds: float) -> str:
+    def _eta(self, search: SearchView, generation: int, seconds: float) -> str:
         """Remaining generations x the mean generation time of this session (a resumed run starts over)."""
         self.generation_seconds.append(seconds)
         left = search.cfg.search.generations - (generation + 1)
@@ -52,7 +55,7 @@ class ConsoleProgress(SearchCallback):
         minutes, secs = divmod(round(eta), 60)
         return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
 
-    def on_search_end(self, search: Any, r: dict[str, Any]) -> None:
+    def on_search_end(self, search: SearchView, r: dict[str, Any]) -> None:
         best = r["best"]
         status = (
             "feasible" if r["feasible"] else "INFEASIBLE (no candidate met the budget; best infeasible shown)"

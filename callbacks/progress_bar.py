@@ -1,6 +1,6 @@
 """A progress bar inside each generation (tqdm, on stderr): `gen 3/10`, new candidates scored / total,
 elapsed, ETA and rate, whatever the backend (the search process is told each score as it arrives, see
-`SearchHooks.on_candidate_scored`). It is cleared when the generation's last score arrives (leave=False),
+`SearchCallback.on_candidate_scored`). It is cleared when the generation's last score arrives (leave=False),
 so `ConsoleProgress`'s per-generation line is printed on a clean line, unchanged; also at generation end,
 search end and on an exception (Ctrl-C). Off when stderr is not a terminal (a pipe, a file, CI) or when
 TQDM_DISABLE is set, unless `enabled` says otherwise."""
@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lightning_nas.callbacks.base import SearchCallback
 from tqdm import tqdm
+
+if TYPE_CHECKING:
+    from lightning_nas.search.view import SearchView
 
 
 class GenerationProgressBar(SearchCallback):
@@ -45,7 +48,7 @@ class GenerationProgressBar(SearchCallback):
         except (AttributeError, OSError, ValueError):  # no isatty, or a closed stream
             return False
 
-    def on_candidate_scored(self, search: Any, generation: int, done: int, total: int) -> None:
+    def on_candidate_scored(self, search: SearchView, generation: int, done: int, total: int) -> None:
         if self._bar is not None and self._generation != generation:
             self.close()
         if self._bar is None:
@@ -58,7 +61,7 @@ class GenerationProgressBar(SearchCallback):
         if done >= total:
             self.close()  # before the generation's line is printed
 
-    def _open(self, search: Any, generation: int, done: int, total: int) -> None:
+    def _open(self, search: SearchView, generation: int, done: int, total: int) -> None:
         self._generation = generation
         stream = self._stream()
         no_width = _columns(stream) == 0  # a terminal that reports no size (some ptys): tqdm would draw nothing
@@ -96,13 +99,13 @@ class GenerationProgressBar(SearchCallback):
         if bar is not None:
             bar.close()
 
-    def on_generation_end(self, search: Any, generation: int, summary: dict[str, Any]) -> None:
+    def on_generation_end(self, search: SearchView, generation: int, summary: dict[str, Any]) -> None:
         self.close()
 
-    def on_search_end(self, search: Any, results: dict[str, Any]) -> None:
+    def on_search_end(self, search: SearchView, results: dict[str, Any]) -> None:
         self.close()
 
-    def on_exception(self, search: Any, error: BaseException) -> None:
+    def on_exception(self, search: SearchView, error: BaseException) -> None:
         self.close()
 
 

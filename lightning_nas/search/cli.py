@@ -16,12 +16,12 @@ from lightning_nas.errors import ConfigError, cli_entry
 from lightning_nas.search.resume import config_of_run, given_keys, with_overrides
 
 if TYPE_CHECKING:
-    from lightning_nas.search.hooks import SearchHooks
+    from lightning_nas.callbacks.base import SearchCallback
 
 DESCRIPTION = __doc__
 
 
-def default_callbacks(cfg: RunConfig) -> list[SearchHooks]:
+def default_callbacks(cfg: RunConfig) -> list[SearchCallback]:
     from lightning_nas.callbacks.finetune import FinetuneWinner
     from lightning_nas.callbacks.progress import ConsoleProgress
     from lightning_nas.callbacks.progress_bar import GenerationProgressBar
@@ -29,7 +29,7 @@ def default_callbacks(cfg: RunConfig) -> list[SearchHooks]:
     from lightning_nas.callbacks.tensorboard import TensorBoardSearchLogger
 
     # the bar (stderr, when a terminal) first: it is cleared before the generation's line is printed
-    cbs: list[SearchHooks] = [GenerationProgressBar(), ConsoleProgress(), TensorBoardSearchLogger()]
+    cbs: list[SearchCallback] = [GenerationProgressBar(), ConsoleProgress(), TensorBoardSearchLogger()]
     if cfg.finetune.enabled:
         cbs.append(FinetuneWinner())
     cbs.append(SearchReport())  # last: the report includes the fine-tuning results

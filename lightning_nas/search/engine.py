@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning_nas.backends import Backend, build_backend
+from lightning_nas.callbacks.base import SearchCallback, as_callback
 from lightning_nas.config import RunConfig, config_to_yaml
 from lightning_nas.pipeline import Problem, Scorer, build_problem, build_scorer
 from lightning_nas.rmi.score_source import open_score_source
@@ -21,13 +22,13 @@ from lightning_nas.search import checkpoint
 from lightning_nas.search.evolution import GAState
 from lightning_nas.search.fitness import feasible
 from lightning_nas.search.generation import candidate_row, generation_summary
-from lightning_nas.search.hooks import SearchHooks
 from lightning_nas.search.records import RunRecords
 from lightning_nas.search.restart import recorded_config, restore_run, write_run_files
 from lightning_nas.search.results import PARETO_CSV, build_results, write_pareto_csv
 from lightning_nas.search.resume import identity
 from lightning_nas.search.scoring import CandidateScorer
 from lightning_nas.search.strategy import strategy_of
+from lightning_nas.search.view import RowsSoFar, SearchView
 from lightning_nas.spaces.base import Genotype
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,9 @@ class Search:
     """Owns the run directory and wires the parts; each part has one job. `strategy` (the class that
     `search.algorithm` names) runs the generations and answers; the engine evaluates and records."""
 
-    def __init__(self, cfg: RunConfig, callbacks: list[SearchHooks] | None = None) -> None:
+    def __init__(self, cfg: RunConfig, callbacks: list[SearchCallback | Any] | None = None) -> None:
         self.cfg = cfg
-        self.callbacks = list(callbacks or [])
+        self.callbacks = [as_callback(cb) for cb in callbacks or []]  # every hook of each is called
         self.problem: Problem = build_problem(cfg)  # validates everything cheap before any training
         self.space = self.problem.space
         self.objectives = self.problem.objectives
@@ -51,6 +52,7 @@ class Search:
         self.stopwatch = Stopwatch()
         self._start_generation = 0
         self._generation_start = time.perf_counter()
+        self._backend: Backend | None = None
 
     @property
     def budgets(self) -> list[float]:
@@ -76,7 +78,7 @@ class Search:
         self.scorer.score_new(
             [genotypes[i] for i in new.values()],
             [costs[i] for i in new.values()],
-            progress=lambda done, total: self._dispatch("on_candidate_scored", generation, done, total),
+            progress=lambda done, total: self._scored(generation, done, total),
         )
         fits = []
         for i, (g, cost) in enumerate(zip(genotypes, costs, strict=True)):
@@ -84,16 +86,32 @@ class Search:
             row = candidate_row(self.problem, self.records, (generation, i), g, cost, fresh)
             fits.append(self.strategy.fitness_of(row, cost, self.budgets))
             self.records.add_row(row)
+            view = self.view(generation)
             for cb in self.callbacks:
-                cb.on_candidate_evaluated(self, row)
+                cb.on_candidate_evaluated(view, row)
         return fits
 
-    def _dispatch(self, hook: str, *args: Any) -> None:
-        """Call an optional hook (one a callback may lack, e.g. `on_candidate_scored`) where it exists."""
+    def _scored(self, generation: int, done: int, total: int) -> None:
+        view = self.view(generation)
         for cb in self.callbacks:
-            method = getattr(cb, hook, None)
-            if method is not None:
-                method(self, *args)
+            cb.on_candidate_scored(view, generation, done, total)
+
+    def view(self, generation: int | None = None) -> SearchView:
+        """What the callbacks read of the search (`generation` None: that of the last row, or the first)."""
+        if generation is None:
+            generation = self.records.rows[-1]["generation"] if self.records.rows else self._start_generation
+        return SearchView(
+            cfg=self.cfg,
+            run_dir=self.run_dir,
+            space=self.space,
+            objectives=self.objectives,
+            generation=generation,
+            rows=RowsSoFar(self.records.rows),
+            config_yaml=self.config_yaml,
+            goal=self.strategy.goal(self.objectives, self.cfg.search),
+            generation_metrics=tuple(self.strategy.generation_metrics),
+            backend=self._backend,
+        )
 
     def on_generation(self, state: GAState, _individuals: list[Any], record: dict[str, Any]) -> None:
         """After each generation: its checkpoint when due, then the callbacks with its summary."""
@@ -103,8 +121,9 @@ class Search:
             wall = self.stopwatch.seconds()
             checkpoint.save(self.run_dir, self.space, state, self.records.rows, wall, identity(self.cfg))
             self.records.write_csv()
+        view = self.view(state.generation - 1)
         for cb in self.callbacks:
-            cb.on_generation_end(self, state.generation - 1, summary)
+            cb.on_generation_end(view, state.generation - 1, summary)
 
     def _checkpoint_due(self, finished: int) -> bool:
         """After `finished` generations: every `search.checkpoint_every` of them, and after the last."""
@@ -144,20 +163,20 @@ class Search:
                 shutil.rmtree(staging, ignore_errors=True)
 
     def _on_exception(self, error: BaseException) -> None:
+        view = self.view()
         for cb in self.callbacks:
-            hook = getattr(cb, "on_exception", None)
-            if hook is None:
-                continue
             try:
-                hook(self, error)
+                cb.on_exception(view, error)
             except Exception:  # noqa: BLE001 - the run's own error is the one to report
                 log.warning("%s.on_exception failed", type(cb).__name__, exc_info=True)
 
     def _search(self, backend: Backend, scorer: Scorer, state: GAState | None) -> dict[str, Any]:
         persistent = open_score_source(self.cfg, scorer, self.space)
         self.scorer = CandidateScorer(self.space, backend, self.records, persistent)
+        self._backend = backend
+        view = self.view(self._start_generation)
         for cb in self.callbacks:
-            cb.on_search_start(self)
+            cb.on_search_start(view)
         ga_seed = self.cfg.search.seed
         rng = random.Random(self.cfg.seed if ga_seed is None else ga_seed)
         strategy = self.strategy.for_search(self)
@@ -170,6 +189,7 @@ class Search:
         if "pareto_front" in results:
             write_pareto_csv(self.run_dir / PARETO_CSV, results["pareto_front"], self.objectives, self.space)
         self.records.write_csv()
+        view = self.view()
         for cb in self.callbacks:
-            cb.on_search_end(self, results)
+            cb.on_search_end(view, results)
         return results
