@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import lightning_nas.callbacks as callbacks_pkg
+import pytest
 from lightning_nas.callbacks.base import HOOKS, DuckCallback, SearchCallback, as_callback
+
 from lightning_nas.search.engine import Search
 from lightning_nas.search.view import SearchView
 from tests.conftest import REPO

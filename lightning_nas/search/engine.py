@@ -98,20 +98,7 @@ class Search:
 
     def view(self, generation: int | None = None) -> SearchView:
         """What the callbacks read of the search (`generation` None: that of the last row, or the first)."""
-        if generation is None:
-            generation = self.records.rows[-1]["generation"] if self.records.rows else self._start_generation
-        return SearchView(
-            cfg=self.cfg,
-            run_dir=self.run_dir,
-            space=self.space,
-            objectives=self.objectives,
-            generation=generation,
-            rows=RowsSoFar(self.records.rows),
-            config_yaml=self.config_yaml,
-            goal=self.strategy.goal(self.objectives, self.cfg.search),
-            generation_metrics=tuple(self.strategy.generation_metrics),
-            backend=self._backend,
-        )
+        return _view_of(self, generation)
 
     def on_generation(self, state: GAState, _individuals: list[Any], record: dict[str, Any]) -> None:
         """After each generation: its checkpoint when due, then the callbacks with its summary."""
@@ -193,3 +180,21 @@ class Search:
         for cb in self.callbacks:
             cb.on_search_end(view, results)
         return results
+
+
+def _view_of(search: Search, generation: int | None) -> SearchView:
+    """The `SearchView` of `search` at `generation` (None: that of its last row, or the first it runs)."""
+    if generation is None:
+        generation = search.records.rows[-1]["generation"] if search.records.rows else search._start_generation
+    return SearchView(
+        cfg=search.cfg,
+        run_dir=search.run_dir,
+        space=search.space,
+        objectives=search.objectives,
+        generation=generation,
+        rows=RowsSoFar(search.records.rows),
+        config_yaml=search.config_yaml,
+        goal=search.strategy.goal(search.objectives, search.cfg.search),
+        generation_metrics=tuple(search.strategy.generation_metrics),
+        backend=search._backend,
+    )
