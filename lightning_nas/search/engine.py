@@ -14,7 +14,7 @@ from typing import Any
 
 from lightning_nas.backends import Backend, build_backend
 from lightning_nas.config import RunConfig, config_to_yaml
-from lightning_nas.pipeline import Problem, Scorer, build_problem, build_scorer
+from lightning_nas.pipeline import Problem, Scorer, ScorerFactory, build_problem, build_scorer
 from lightning_nas.rmi.score_source import open_score_source
 from lightning_nas.run_dir import Stopwatch, commit_run_dir, new_run_dir, stage_run_dir, write_json
 from lightning_nas.search import checkpoint
@@ -37,9 +37,20 @@ class Search:
     """Owns the run directory and wires the parts; each part has one job. `strategy` (the class that
     `search.algorithm` names) runs the generations and answers; the engine evaluates and records."""
 
-    def __init__(self, cfg: RunConfig, callbacks: list[SearchHooks] | None = None) -> None:
+    def __init__(
+        self,
+        cfg: RunConfig,
+        callbacks: list[SearchHooks] | None = None,
+        scorer: ScorerFactory | None = None,
+        backend: Backend | None = None,
+    ) -> None:
+        """`scorer`: how the run builds its proxy scorer from the problem (default `build_scorer`; a
+        `ScorerMemo` shares one between searches); `backend`: an evaluation backend the caller owns (it is
+        started here and closed by the caller; default: the one `search.backend` names, closed here)."""
         self.cfg = cfg
         self.callbacks = list(callbacks or [])
+        self._make_scorer: ScorerFactory = build_scorer if scorer is None else scorer
+        self._given_backend = backend
         self.problem: Problem = build_problem(cfg)  # validates everything cheap before any training
         self.space = self.problem.space
         self.objectives = self.problem.objectives
@@ -124,8 +135,8 @@ class Search:
         staging = None if self.cfg.resume else stage_run_dir(self.run_dir)
         backend: Backend | None = None
         try:
-            backend = build_backend(self.cfg)  # connects to Ray, if asked, before the reference is built
-            scorer = build_scorer(self.problem)
+            backend = self._given_backend if self._given_backend is not None else build_backend(self.cfg)  # Ray connects first
+            scorer = self._make_scorer(self.problem)
             setup = {"seed": self.cfg.seed, **scorer.info, "backend": backend.name, "workers": backend.workers}
             resumed_from = self._start_generation if self.cfg.resume else None
             write_run_files(staging or self.run_dir, self.config_yaml, setup, resumed_from)
@@ -138,7 +149,7 @@ class Search:
             self._on_exception(error)
             raise
         finally:
-            if backend is not None:
+            if backend is not None and backend is not self._given_backend:
                 backend.close()
             if staging is not None:  # failed before the run started: leave nothing behind
                 shutil.rmtree(staging, ignore_errors=True)
