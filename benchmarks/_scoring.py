@@ -10,7 +10,7 @@ from typing import Any
 from _common import base_overrides
 
 from lightning_nas.config import RunConfig, parse_config
-from lightning_nas.pipeline import Problem, Scorer, build_problem, build_scorer
+from lightning_nas.pipeline import Problem, Scorer, ScorerMemo, build_problem
 from lightning_nas.rmi.cache import RunCache, open_run_cache
 
 
@@ -39,20 +39,10 @@ class Scoring:
 def scoring_for(seed: int, cache_path: str | None, extra: tuple[str, ...] = ()) -> Scoring:
     cfg, _ = parse_config(base_overrides(seed, cache_path, list(extra)))
     problem = build_problem(cfg, check_budgets=False)
-    scorer = memo_scorer(problem)
+    scorer = SCORERS(problem)
     cache = open_run_cache(cfg, scorer, problem.space)
     assert cache is not None, "the benchmarks need the persistent cache (cache.enabled)"
     return Scoring(cfg, problem, scorer, cache)
 
 
-_scorers: dict[str, Scorer] = {}
-
-
-def memo_scorer(problem: Problem) -> Scorer:
-    """build_scorer once per setting that changes scores (not per cost metric / budget / GA setting):
-    loading the images, the reference and the probe batch is the slow part of a run's setup."""
-    c = problem.cfg
-    key = repr((c.seed, c.data, c.probe, c.reference, c.space, c.proxy))
-    if key not in _scorers:
-        _scorers[key] = build_scorer(problem)
-    return _scorers[key]
+SCORERS = ScorerMemo()  # one scorer per setting that changes scores, shared by every search of this process

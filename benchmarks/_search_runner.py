@@ -1,5 +1,5 @@
 """Run one HW-EvRSNAS search for a benchmark (in this process, no callbacks), sharing the scorer
-between runs of one seed and scoring through the persistent cache."""
+between runs of one setting (`_scoring.SCORERS`) and scoring through the persistent cache."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from _common import base_overrides
-from _scoring import memo_scorer
+from _scoring import SCORERS
 
-import lightning_nas.search.engine as search_mod
 from lightning_nas.config import parse_config
+from lightning_nas.search.engine import Search
 from lightning_nas.spaces.nb201.space import NB201Genotype
-
-search_mod.build_scorer = memo_scorer  # type: ignore[assignment]  # one image load / probe batch per seed
 
 _RUNS = Path(tempfile.mkdtemp(prefix="lnas-bench-runs-"))
 
@@ -35,7 +33,7 @@ def run_search(
         "--name", f"{metric}-{seed}-{handling}",
     ]  # fmt: skip
     cfg, _ = parse_config(base_overrides(seed, cache_path, [*extra, *overrides]))
-    results = search_mod.Search(cfg, callbacks=[]).run()
+    results = Search(cfg, callbacks=[], scorer=SCORERS).run()  # one image load / probe batch per setting
     entries = [json.loads(line) for line in (Path(results["run_dir"]) / "evaluations.jsonl").read_text().splitlines()]
     results["bench_trained"] = sum(bool(e.get("trained")) for e in entries)  # candidates trained by this run
     results["bench_persistent_hits"] = sum(bool(e.get("persistent_hit")) for e in entries)

@@ -66,8 +66,10 @@ def table_base(table: Path, out: Path, search_args: list[str], serve: bool = Tru
 def table_search(base: list[str], seed: int, metric: str, budget: float, population: int, generations: int, handling: str) -> tuple[Any, dict[str, Any]]:
     """One search served by the table (in this process, no callbacks); its run folder is removed after."""
     import _search_runner
+    from _scoring import SCORERS
 
     from lightning_nas.config import parse_config
+    from lightning_nas.search.engine import Search
 
     name = f"{metric}-{budget:.6g}-{seed}-{handling}"
     cfg, _ = parse_config([*base, "--cost.metric", metric, "--cost.budget", repr(float(budget)),
@@ -76,7 +78,7 @@ def table_search(base: list[str], seed: int, metric: str, budget: float, populat
                            "--search.checkpoint_every", "0",  # rewriting every record each generation: 2/3 of the time
                            "--runs_root", str(_search_runner._RUNS),
                            "--tb_logs", str(_search_runner._RUNS / "tb"), "--name", name])  # fmt: skip
-    results = _search_runner.search_mod.Search(cfg, callbacks=[]).run()
+    results = Search(cfg, callbacks=[], scorer=SCORERS).run()
     run_dir = Path(results["run_dir"])
     entries = [json.loads(line) for line in (run_dir / "evaluations.jsonl").read_text().splitlines()]
     results["bench_trained"] = max(sum(bool(e.get("trained")) for e in entries), int(results.get("trained") or 0))

@@ -229,35 +229,6 @@ class GenerationTimer:
         pass
 
 
-def memoize_scorer() -> None:
-    """One image load / reference / probe batch for the three runs (they differ only in candidates_per_gpu,
-    which does not change the evaluator)."""
-    import lightning_nas.search.engine as engine
-    from lightning_nas.pipeline import build_scorer
-
-    cache: dict[str, Any] = {}
-
-    def memo(problem: Any) -> Any:
-        c = problem.cfg
-        key = repr(
-            (
-                c.seed,
-                c.data,
-                c.probe,
-                c.reference,
-                c.space,
-                c.proxy.steps,
-                c.proxy.accelerator,
-                c.search.threads_per_worker,
-            )
-        )
-        if key not in cache:
-            cache[key] = build_scorer(problem)
-        return cache[key]
-
-    engine.build_scorer = memo  # type: ignore[assignment]
-
-
 def flops_budget(args: Any, prof: dict[str, Any]) -> float:
     """The median FLOPs (of the full-size network) over a seeded sample of 300 archs."""
     import random
@@ -283,9 +254,10 @@ def projection(startup: float, gens: list[dict[str, Any]]) -> float:
 
 def section_search_throughput(args: Any, prof: dict[str, Any], deadline: float) -> dict[str, Any]:
     from lightning_nas.config import parse_config
+    from lightning_nas.pipeline import ScorerMemo
     from lightning_nas.search.engine import Search
 
-    memoize_scorer()
+    scorers = ScorerMemo()  # one image load / reference / probe batch for the runs (they differ in candidates_per_gpu only)
     budget = flops_budget(args, prof)
     generations = args.generations or prof["generations"]
     runs_root = Path(tempfile.mkdtemp(prefix="lnas-device-check-runs-"))
@@ -308,7 +280,7 @@ def section_search_throughput(args: Any, prof: dict[str, Any], deadline: float) 
         share = (deadline - time.monotonic()) / (len(settings) - k)
         start = time.perf_counter()
         with Cap(share) as cap:
-            Search(cfg, callbacks=[timer]).run()
+            Search(cfg, callbacks=[timer], scorer=scorers).run()
         wall = time.perf_counter() - start
         gens = timer.generations
         new = sum(g["new"] for g in gens)

@@ -87,11 +87,11 @@ def run_nsga2(
 ) -> dict[str, Any]:
     """One NSGA-II search with no hard budget (the unconstrained front); results.json of the run.
     `_search_runner.run_search` always sets a budget, so this is its twin with `--cost.budget null`."""
-    import _search_runner  # noqa: F401  (installs the per-seed memo scorer in the engine)
+    from _scoring import SCORERS
     from _search_runner import _RUNS
 
-    import lightning_nas.search.engine as search_mod
     from lightning_nas.config import parse_config
+    from lightning_nas.search.engine import Search
 
     overrides = [
         "--search.algorithm", "nsga2",
@@ -106,7 +106,7 @@ def run_nsga2(
         "--finetune.nb201_dataset", "cifar10",
     ]  # fmt: skip
     cfg, _ = parse_config(base_overrides(seed, cache_path, [*extra, *overrides]))
-    return search_mod.Search(cfg, callbacks=[]).run()
+    return Search(cfg, callbacks=[], scorer=SCORERS).run()
 
 
 def keep_front(results: dict[str, Any], where: Path) -> None:

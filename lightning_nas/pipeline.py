@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -60,6 +61,38 @@ class Scorer:
     evaluator: RMIEvaluator
     probe: ProbeBatch
     info: dict[str, Any] = field(default_factory=dict)
+
+
+ScorerFactory = Callable[[Problem], Scorer]  # what a search builds its scorer with (default: build_scorer)
+_NOT_SCORER_INPUTS = ("table", "candidates_per_gpu")  # proxy keys that say where scores come from or run
+
+
+def scorer_key(cfg: RunConfig) -> str:
+    """Digest of everything `build_scorer` builds from: the seed, data, probe, reference, space and proxy
+    sections and the thread count per candidate. Two configs with the same key get the same Scorer."""
+    from lightning_nas.rmi.score_key import digest
+
+    proxy = {k: v for k, v in asdict(cfg.proxy).items() if k not in _NOT_SCORER_INPUTS}
+    sections = {name: asdict(getattr(cfg, name)) for name in ("data", "probe", "reference", "space")}
+    return digest(cfg.seed, sections, proxy, threads_per_candidate(cfg))
+
+
+class ScorerMemo:
+    """A `ScorerFactory` that builds each scorer once per `scorer_key` and gives the same one to every later
+    search with that key: for a process that runs many searches (benchmarks), where loading the images, the
+    reference and the probe batch is the slow part of each run's setup. `Search(cfg, scorer=memo)`."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, Scorer] = {}
+
+    def __call__(self, problem: Problem) -> Scorer:
+        key = scorer_key(problem.cfg)
+        if key not in self._built:
+            self._built[key] = build_scorer(problem)
+        return self._built[key]
+
+    def __len__(self) -> int:
+        return len(self._built)
 
 
 def build_problem(cfg: RunConfig, check_budgets: bool = True) -> Problem:

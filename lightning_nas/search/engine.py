@@ -15,7 +15,7 @@ from typing import Any
 from lightning_nas.backends import Backend, build_backend
 from lightning_nas.callbacks.base import SearchCallback, as_callback
 from lightning_nas.config import RunConfig, config_to_yaml
-from lightning_nas.pipeline import Problem, Scorer, build_problem, build_scorer
+from lightning_nas.pipeline import Problem, Scorer, ScorerFactory, build_problem, build_scorer
 from lightning_nas.rmi.score_source import open_score_source
 from lightning_nas.run_dir import Stopwatch, commit_run_dir, new_run_dir, stage_run_dir, write_json
 from lightning_nas.search import checkpoint
@@ -38,9 +38,14 @@ class Search:
     """Owns the run directory and wires the parts; each part has one job. `strategy` (the class that
     `search.algorithm` names) runs the generations and answers; the engine evaluates and records."""
 
-    def __init__(self, cfg: RunConfig, callbacks: list[SearchCallback | Any] | None = None) -> None:
+    def __init__(self, cfg: RunConfig, callbacks: list[SearchCallback | Any] | None = None,
+                 scorer: ScorerFactory | None = None, backend: Backend | None = None) -> None:  # fmt: skip
+        """`scorer` builds the proxy scorer (default `build_scorer`; a `ScorerMemo` shares one between
+        searches); `backend`: one the caller owns (started here, closed by the caller)."""
         self.cfg = cfg
         self.callbacks = [as_callback(cb) for cb in callbacks or []]  # every hook of each is called
+        self._make_scorer: ScorerFactory = build_scorer if scorer is None else scorer
+        self._given_backend = backend
         self.problem: Problem = build_problem(cfg)  # validates everything cheap before any training
         self.space = self.problem.space
         self.objectives = self.problem.objectives
@@ -86,15 +91,13 @@ class Search:
             row = candidate_row(self.problem, self.records, (generation, i), g, cost, fresh)
             fits.append(self.strategy.fitness_of(row, cost, self.budgets))
             self.records.add_row(row)
-            view = self.view(generation)
             for cb in self.callbacks:
-                cb.on_candidate_evaluated(view, row)
+                cb.on_candidate_evaluated(self.view(generation), row)
         return fits
 
     def _scored(self, generation: int, done: int, total: int) -> None:
-        view = self.view(generation)
         for cb in self.callbacks:
-            cb.on_candidate_scored(view, generation, done, total)
+            cb.on_candidate_scored(self.view(generation), generation, done, total)
 
     def view(self, generation: int | None = None) -> SearchView:
         """What the callbacks read of the search (`generation` None: that of the last row, or the first)."""
@@ -108,9 +111,8 @@ class Search:
             wall = self.stopwatch.seconds()
             checkpoint.save(self.run_dir, self.space, state, self.records.rows, wall, identity(self.cfg))
             self.records.write_csv()
-        view = self.view(state.generation - 1)
         for cb in self.callbacks:
-            cb.on_generation_end(view, state.generation - 1, summary)
+            cb.on_generation_end(self.view(state.generation - 1), state.generation - 1, summary)
 
     def _checkpoint_due(self, finished: int) -> bool:
         """After `finished` generations: every `search.checkpoint_every` of them, and after the last."""
@@ -130,8 +132,8 @@ class Search:
         staging = None if self.cfg.resume else stage_run_dir(self.run_dir)
         backend: Backend | None = None
         try:
-            backend = build_backend(self.cfg)  # connects to Ray, if asked, before the reference is built
-            scorer = build_scorer(self.problem)
+            backend = self._given_backend if self._given_backend is not None else build_backend(self.cfg)  # Ray connects first
+            scorer = self._make_scorer(self.problem)
             setup = {"seed": self.cfg.seed, **scorer.info, "backend": backend.name, "workers": backend.workers}
             resumed_from = self._start_generation if self.cfg.resume else None
             write_run_files(staging or self.run_dir, self.config_yaml, setup, resumed_from)
@@ -144,7 +146,7 @@ class Search:
             self._on_exception(error)
             raise
         finally:
-            if backend is not None:
+            if backend is not None and backend is not self._given_backend:
                 backend.close()
             if staging is not None:  # failed before the run started: leave nothing behind
                 shutil.rmtree(staging, ignore_errors=True)
@@ -161,9 +163,8 @@ class Search:
         persistent = open_score_source(self.cfg, scorer, self.space)
         self.scorer = CandidateScorer(self.space, backend, self.records, persistent)
         self._backend = backend
-        view = self.view(self._start_generation)
         for cb in self.callbacks:
-            cb.on_search_start(view)
+            cb.on_search_start(self.view(self._start_generation))
         ga_seed = self.cfg.search.seed
         rng = random.Random(self.cfg.seed if ga_seed is None else ga_seed)
         strategy = self.strategy.for_search(self)
@@ -176,9 +177,8 @@ class Search:
         if "pareto_front" in results:
             write_pareto_csv(self.run_dir / PARETO_CSV, results["pareto_front"], self.objectives, self.space)
         self.records.write_csv()
-        view = self.view()
         for cb in self.callbacks:
-            cb.on_search_end(view, results)
+            cb.on_search_end(self.view(), results)
         return results
 
 
