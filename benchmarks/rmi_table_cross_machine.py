@@ -21,7 +21,8 @@ To measure kernels of another instruction set on the same machine, lower them fo
 Scores go through a persistent cache (`--cache`), so an interrupted run continues where it stopped.
 `--record` adds the agreement to the table's provenance (`cross_machine`, one entry per pair of machines),
 which the notice of a search served by the table on another machine quotes (the lowest tau of them). Outputs: scores.csv, picks.csv, summary.json,
-README.md, command.txt, config.json, versions.json. The last line is
+README.md, command.txt, config.json, versions.json (no path of this machine: the config file written from the
+table's provenance stays in a temporary folder). The last line is
 `archs=<n> median_abs_delta=<v> max_abs_delta=<v> kendall_tau=<v> same_picks=<k>/18`."""
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -188,8 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     read = read_table(table)
     threads = args.threads or int(read.provenance["parts"]["runtime"]["threads"])
-    base = table_base(table, out, [], serve=False)
-    run_argv = [*base, "--cache.path", args.cache, "--threads", str(threads), "--search.backend", "serial"]
+    # the table's settings as a config file, outside the results (it names this machine's data paths)
+    base = table_base(table, Path(tempfile.mkdtemp(prefix="cross-machine-")), [], serve=False)
+    flags = ["--threads", str(threads), "--search.backend", "serial"]
+    run_argv = [*base, "--cache.path", args.cache, *flags]
     indices = sample_representatives(table, args.n, args.sample_seed)
     began = time.perf_counter()
     here, match = rescore(run_argv, table, indices)
@@ -207,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     write_csv(out / "picks.csv", pick_rows)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     (out / "README.md").write_text(_readme(summary, pick_rows))
-    write_provenance(out, argv, {**vars(args), "run_argv": run_argv}, at_start)
+    recorded = {**vars(args), "search_config": "the table's provenance (benchmarks/_table_search.py table_base)", "flags": flags}
+    write_provenance(out, argv, recorded, at_start)
     if args.record:
         record_in_table(table, between, summary, out)
     print(f"archs={summary['archs']} median_abs_delta={summary['median_abs_delta']:.3g} max_abs_delta={summary['max_abs_delta']:.3g} "
