@@ -37,7 +37,7 @@ def recorded_settings(provenance: dict[str, Any]) -> tuple[dict[str, Any], list[
     that are therefore not compared). An older table's is derived from its config and score parts."""
     if "settings" in provenance:
         settings = provenance["settings"]
-        if provenance.get("settings_hash") != settings_hash(settings) or _derived(provenance) != _overlap(settings):
+        if provenance.get("settings_hash") != settings_hash(settings) or _overlap(provenance["parts"]) != _overlap(settings):
             raise ConfigError("a table's provenance: its settings do not agree with its settings hash or score parts (edited by hand?)")
         return settings, []
     parts, config = provenance["parts"], provenance.get("config") or {}
@@ -68,16 +68,10 @@ def recorded_settings(provenance: dict[str, Any]) -> tuple[dict[str, Any], list[
     return settings, not_recorded
 
 
-def _derived(provenance: dict[str, Any]) -> dict[str, Any]:
-    """The settings fields the score parts record too."""
-    parts = provenance["parts"]
-    reference = {k: (parts.get("reference") or {}).get(k) for k in ("arch", "taps", "bn_mode")}
-    return _plain({**{k: parts.get(k) for k in ("score_version", "proxy_network", "proxy", "seed")}, "reference": reference})
-
-
-def _overlap(settings: dict[str, Any]) -> dict[str, Any]:
-    reference = {k: (settings.get("reference") or {}).get(k) for k in ("arch", "taps", "bn_mode")}
-    return _plain({**{k: settings.get(k) for k in ("score_version", "proxy_network", "proxy", "seed")}, "reference": reference})
+def _overlap(identity: dict[str, Any]) -> dict[str, Any]:
+    """The fields the score parts and the settings identity both hold (either may be given)."""
+    reference = {k: (identity.get("reference") or {}).get(k) for k in ("arch", "taps", "bn_mode")}
+    return _plain({**{k: identity.get(k) for k in ("score_version", "proxy_network", "proxy", "seed")}, "reference": reference})
 
 
 def settings_differences(recorded: dict[str, Any], now: dict[str, Any], skip: list[str] | tuple[str, ...] = ()) -> list[str]:
