@@ -69,11 +69,14 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import _common as common
 import numpy as np
 from _common import NB201_DATASETS as DATASETS
+from _competitive import competitive_set, read_fast_table, top_end
+from _shards import ShardStore, setting_id
 
 from lightning_nas.analysis.budget import capacity_scores
 from lightning_nas.analysis.ranking import rank_agreement
@@ -95,6 +98,15 @@ class Setting:
     changes: dict[str, str] = field(default_factory=dict)
     seeds: int = 1
     subsample: bool = False
+    replicates: int = 2  # 1: replicate A only (no self-agreement; `--replicates 2` adds it)
+    longer: int | None = None  # train on to this step too: row `<name>@<longer>` from the same training
+
+    def scoring(self, base: dict[str, str]) -> dict[str, str]:
+        """The config the candidates train under: with `longer`, to that step, scored at this setting's own."""
+        config = base | self.changes
+        if self.longer:
+            config |= {"proxy.steps": str(self.longer), "proxy.score_steps": f"[{config['proxy.steps']}]"}
+        return config
 
     def describe(self, base: dict[str, str]) -> str:
         parts = [f"{k} {base.get(k, '-')}->{v}" for k, v in self.changes.items() if base.get(k) != v]
@@ -123,6 +135,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("probe32", {"probe.batch_size": "32"}),
     Setting("score_probe", {"proxy.score_on": "probe"}),
     Setting("score_heldout", {"proxy.score_on": "heldout"}),
+    # HW-EvRSNAS as published (issue 26): full network, 32x32, probe 32 of 512, 100 SGD steps at lr 0.1, beta 0.8
+    # (the defaults); the same training goes on to 150 steps for RMI-NAS's length (row `paper@150`).
+    Setting("paper", {"space.C": "16", "space.N": "5", "data.resolution": "32", "probe.batch_size": "32", "proxy.steps": "100",
+                      "proxy.lr": "0.1", "proxy.score_bn_mode": "train", "proxy.score_on": "probe"},
+            subsample=True, replicates=1, longer=150),
 )
 
 
@@ -246,6 +263,8 @@ class Study:
     backend: str
     workers: int
     progress: bool = True
+    shards: ShardStore | None = None  # committed shards: read first, one written per `chunk` archs scored
+    chunk: int = 5
     trained: int = 0
     looked_up: int = 0
     problems: dict[tuple[str, ...], Any] = field(default_factory=dict)
@@ -283,8 +302,8 @@ class Study:
 
     def score(self, overrides: tuple[str, ...], init_seed: int, threads: int, genotypes: list[Any]) -> tuple[list[Any], list[bool]]:
         """ProxyResults (None where a candidate failed) of `genotypes` at this setting, init seed and
-        thread count, and whether each was a cache look-up: cached ones are looked up, the rest scored by
-        the backend and stored as each arrives."""
+        thread count, and whether each was looked up (in the shards, then the cache); the rest are scored by
+        the backend, stored in the cache as each arrives and in a shard per `chunk` archs."""
         memo_key = (overrides, init_seed, threads)
         have, cached = self.memo.get(memo_key, ([], []))
         if len(have) >= len(genotypes):
@@ -294,28 +313,44 @@ class Study:
         from lightning_nas.rmi.cache import open_run_cache
 
         problem = self.problem(overrides)
-        scorer = self.scorer(overrides, init_seed, threads)
         space = problem.space
+        keys = [space.key(g) for g in genotypes]
+        sid = setting_id(overrides, self.seed)
+        sharded = self.shards.load(sid, init_seed, threads) if self.shards else {}
+        if all(k in sharded for k in keys):  # no need to build the scorer (the reference's features, the probe)
+            self.looked_up += len(keys)
+            results, cached = [sharded[k] for k in keys], [True] * len(keys)
+            self.memo[memo_key] = (results, cached)
+            return results, cached
+        scorer = self.scorer(overrides, init_seed, threads)
         cache = open_run_cache(problem.cfg, scorer, space, required=True)
         assert cache is not None
         try:
-            keys = [space.key(g) for g in genotypes]
-            done = cache.cache.keys(cache.space, cache.shash)
+            done = cache.cache.keys(cache.space, cache.shash) | set(sharded)
             cached = [k in done for k in keys]
-            if not all(cached):
+            self._shard(sid, init_seed, threads, {k: cache.lookup(k) for k in keys if k in done and k not in sharded})
+            todo = [j for j, c in enumerate(cached) if not c]
+            if todo:
                 backend = build_backend(problem.cfg)
                 try:
                     backend.start(scorer.evaluator)
-                    precompute(cache, backend, keys, genotypes, progress=self.progress)
+                    for at in range(0, len(todo), self.chunk):
+                        part = todo[at : at + self.chunk]
+                        precompute(cache, backend, [keys[j] for j in part], [genotypes[j] for j in part], progress=self.progress)
+                        self._shard(sid, init_seed, threads, {keys[j]: cache.lookup(keys[j]) for j in part})
                 finally:
                     backend.close()
             self.trained += cached.count(False)
             self.looked_up += cached.count(True)
-            results = [cache.lookup(k) for k in keys]
+            results = [sharded[k] if k in sharded else cache.lookup(k) for k in keys]
         finally:
             cache.cache.close()
         self.memo[memo_key] = (results, cached)
         return results, cached
+
+    def _shard(self, sid: str, init_seed: int, threads: int, results: dict[str, Any]) -> None:
+        if self.shards:
+            self.shards.write(sid, init_seed, threads, {k: r for k, r in results.items() if r is not None})
 
 
 def score_rows(setting: str, replicate: str, seed: int, threads: int, cols: dict[str, np.ndarray], arch_strs: list[str],
@@ -323,13 +358,19 @@ def score_rows(setting: str, replicate: str, seed: int, threads: int, cols: dict
     """Rows of scores.csv for one scoring (rmi and seconds NaN where the candidate failed)."""
     return [
         {"setting": setting, "replicate": replicate, "seed": seed, "threads": threads, "index": int(cols["index"][j]),
-         "arch": arch_strs[j], "rmi": r.rmi if r else np.nan, "seconds": r.seconds if r else np.nan, "cached": c}
+         "arch": arch_strs[j], "rmi": r.rmi if r else np.nan, "seconds": r.seconds if r else np.nan, "cached": c,
+         **{f"rmi_at{k}": v for k, v in (r.rmi_at if r else {}).items()}}
         for j, (r, c) in enumerate(zip(results, cached, strict=True))
     ]  # fmt: skip
 
 
 def values(results: list[Any], what: str = "rmi") -> np.ndarray:
     return np.array([getattr(r, what) if r else np.nan for r in results])
+
+
+def values_at(results: list[Any], step: int) -> np.ndarray:
+    """The RMI after `step` (`proxy.score_steps`) of each result (NaN where missing)."""
+    return np.array([r.rmi_at.get(step, np.nan) if r else np.nan for r in results])
 
 
 def overrides_of(config: dict[str, str]) -> tuple[str, ...]:
@@ -356,7 +397,7 @@ def pick_settings(names: str | None, base: dict[str, str]) -> tuple[list[Setting
         raise SystemExit(f"error: unknown setting(s) {', '.join(unknown)}; valid: {', '.join(by_name)}")
     chosen, seen, notes = [], {}, []
     for s in (by_name[n] for n in wanted):
-        ident = (overrides_of(base | s.changes), s.seeds, s.subsample)
+        ident = (overrides_of(s.scoring(base)), s.seeds, s.subsample, s.longer)
         if ident in seen:
             notes.append(f"{s.name} = {seen[ident]} (same settings): not run again")
             continue
@@ -409,10 +450,15 @@ def sample_archs(space: Any, acc_table: Any, hw: Any, n: int, sample_seed: int) 
     from lightning_nas.precompute import sample_genotypes
     from lightning_nas.spaces.nb201.space import nb201_index
 
+    quintile = flops_quintiles(acc_table.column("cifar10", "flops_M"))
+    order = [nb201_index(g) for g in sample_genotypes(space, None, sample_seed)]
+    return arch_columns(np.array(stratified_order(order, quintile, n)), acc_table, hw)
+
+
+def arch_columns(idx: np.ndarray, acc_table: Any, hw: Any) -> dict[str, np.ndarray]:
+    """Columns of these NB201 indices: index, whole-space FLOPs quintile, flops, params, accuracies, latencies."""
     flops_all = acc_table.column("cifar10", "flops_M")
     quintile = flops_quintiles(flops_all)
-    order = [nb201_index(g) for g in sample_genotypes(space, None, sample_seed)]
-    idx = np.array(stratified_order(order, quintile, n))
     cols: dict[str, np.ndarray] = {"index": idx, "quintile": quintile[idx], "flops_M": flops_all[idx]}
     cols["params_M"] = acc_table.column("cifar10", "params_M")[idx]
     for ds in DATASETS:
@@ -424,6 +470,54 @@ def sample_archs(space: Any, acc_table: Any, hw: Any, n: int, sample_seed: int) 
 
 def subset(cols: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
     return {k: v[:n] for k, v in cols.items()}
+
+
+def read_arch_list(path: str) -> list[int]:
+    """NB201 indices from a file: one NB201 index or arch string per line (blank lines and `#` comments skipped)."""
+    from lightning_nas.spaces.nb201.space import from_arch_str, nb201_index
+
+    out = []
+    try:
+        lines = open(path).read().splitlines()
+    except OSError as err:
+        raise SystemExit(f"error: --archs {path}: cannot read it ({err.strerror})") from None
+    for n, line in enumerate(lines, 1):
+        item = line.split("#", 1)[0].strip()
+        if not item:
+            continue
+        try:
+            out.append(int(item) if item.isdigit() else nb201_index(from_arch_str(item)))
+        except (ValueError, KeyError) as err:
+            raise SystemExit(f"error: --archs {path} line {n}: {item!r} is neither an NB201 index nor an arch string ({err})") from None
+    if not out or any(not 0 <= i < 15625 for i in out):
+        raise SystemExit(f"error: --archs {path}: needs NB201 indices in 0..15624 (or arch strings), got {out[:5]}")
+    return list(dict.fromkeys(out))
+
+
+def score_setting(study: Study, s: Setting, base: dict[str, str], args: Any, genotypes: list[Any], cols: dict[str, np.ndarray],
+                  arch_strs: list[str], n: int) -> tuple[list[dict[str, Any]], dict[str, list[np.ndarray]], np.ndarray]:  # fmt: skip
+    """Score setting `s` on the first n archs: its scores.csv rows, each view's replicates (`<name>` and, with
+    `longer`, `<name>@<longer>` from the same training; replicate B all NaN with one replicate) and the
+    seconds per arch of replicate A."""
+    overrides = overrides_of(s.scoring(base))
+    step = int((base | s.changes)["proxy.steps"]) if s.longer else None
+    views: dict[str, list[np.ndarray]] = {s.name: []} | ({f"{s.name}@{s.longer}": []} if s.longer else {})
+    rows, seconds = [], np.zeros(n)
+    for rep in "AB"[: args.replicates or s.replicates]:
+        per_seed: dict[str, list[np.ndarray]] = {v: [] for v in views}
+        first = 0 if rep == "A" else s.seeds
+        for k in range(first, first + s.seeds):
+            results, cached = study.score(overrides, args.init_seed + k, args.threads, genotypes[:n])
+            rows += score_rows(s.name, rep, args.init_seed + k, args.threads, cols, arch_strs, results, cached)
+            for v in views:
+                per_seed[v].append(values_at(results, step) if v == s.name and step else values(results))
+            if rep == "A":
+                seconds += values(results, "seconds")
+        for v in views:
+            views[v].append(np.mean(per_seed[v], axis=0))
+    for v in views.values():
+        v += [np.full(n, np.nan)] * (2 - len(v))
+    return rows, views, seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -452,6 +546,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", "--cache_path", dest="cache", default=None, help="persistent cache file (default: the user's)")
     p.add_argument("--out", default=None, help="results folder (default: benchmarks/results/proxy_fidelity)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--archs", default=None,
+                   help="score these archs instead of the sample: a file (NB201 index or arch string per line) or "
+                        "`competitive` (the competitive set of the 18 Fig. 2 latency settings, see _competitive.py; "
+                        "adds the top-end table: each scorer's best member's regret and rank per setting)")  # fmt: skip
+    p.add_argument("--replicates", type=int, choices=(1, 2), default=None, help="override each setting's replicates (2: self-agreement)")
+    p.add_argument("--shards", default=None, help="folder of committed score shards: read first, one written per --chunk archs")
+    p.add_argument("--chunk", type=int, default=5, help="archs per shard")
+    p.add_argument("--fast_table", default=str(common.REPO / "benchmarks" / "tables" / "rmi_nb201_fast.csv.gz"),
+                   help="the fast profile's whole-space table of scores: a baseline row (and the competitive set's fast list)")
     args = p.parse_args(argv)
     if args.sample < 5 or args.subsample < 1:
         raise SystemExit("error: --sample must be >= 5 and --subsample >= 1")
@@ -461,19 +564,32 @@ def main(argv: list[str] | None = None) -> int:
     set_torch_threads(args.threads)
     from _zero_cost import synflow_of
 
+    from lightning_nas.run_dir import versions
     from lightning_nas.spaces.nb201.space import genotype_of_index, to_arch_str
     from lightning_nas.tables.hw_nas_bench import HWNASBenchTable
     from lightning_nas.tables.nb201_accuracy import NB201AccuracyTable
 
+    at_start = versions()  # before any shard or result is written: git_dirty says whether the code was committed
     start = time.perf_counter()
     base = parse_base(args.base)
     settings, notes = pick_settings(args.settings, base)
     backend = args.backend or ("local" if args.workers > 1 else "serial")
-    study = Study(args.seed, args.cache, args.threads, backend, args.workers, progress=not args.quiet)
+    shards = ShardStore(args.shards) if args.shards else None
+    study = Study(args.seed, args.cache, args.threads, backend, args.workers, progress=not args.quiet, shards=shards, chunk=args.chunk)
     acc_table, hw = NB201AccuracyTable.load(common.ACC_TABLE), HWNASBenchTable.load(common.HW_TABLE)
     base_space = study.problem(overrides_of(base)).space
-    cols = sample_archs(base_space, acc_table, hw, args.sample, args.sample_seed)
-    n_sub = min(args.subsample, args.sample)
+    fast_rmi, fast_rep = read_fast_table(Path(args.fast_table))
+    competitive: list[dict[str, Any]] = []
+    if args.archs == "competitive":
+        flops_all, acc_all = acc_table.column("cifar10", "flops_M"), acc_table.column("cifar10", "test_acc")
+        members, competitive = competitive_set(hw, acc_all, flops_all, fast_rmi, fast_rep, common.DEVICES, args.sample_seed)
+        cols = arch_columns(np.array(members), acc_table, hw)
+    elif args.archs:
+        cols = arch_columns(np.array(read_arch_list(args.archs)), acc_table, hw)
+    else:
+        cols = sample_archs(base_space, acc_table, hw, args.sample, args.sample_seed)
+    args.sample = len(cols["index"])
+    n_sub = min(args.subsample, args.sample) if not args.archs else args.sample
     genotypes = [genotype_of_index(int(i)) for i in cols["index"]]
     arch_strs = [to_arch_str(g) for g in genotypes]
     device_median = {dev: float(np.nanmedian(hw.get("cifar10", dev))) for dev in common.DEVICES}
@@ -486,37 +602,33 @@ def main(argv: list[str] | None = None) -> int:
     replicates: dict[str, list[np.ndarray]] = {}
     for s in settings:
         n = n_sub if s.subsample else args.sample
-        overrides = overrides_of(base | s.changes)
-        reps, seconds = [], np.zeros(n)
-        for rep, seeds in (("A", range(s.seeds)), ("B", range(s.seeds, 2 * s.seeds))):
-            per_seed = []
-            for k in seeds:
-                results, cached = study.score(overrides, args.init_seed + k, args.threads, genotypes[:n])
-                scores += score_rows(s.name, rep, args.init_seed + k, args.threads, cols, arch_strs, results, cached)
-                per_seed.append(values(results))
-                if rep == "A":
-                    seconds += values(results, "seconds")
-            reps.append(np.mean(per_seed, axis=0))
-        row: dict[str, Any] = {"setting": s.name, "changes": s.describe(base), "n": n, "seeds": s.seeds}
-        row["seconds_per_arch"] = float(np.nanmean(seconds))
-        row["table_hours"] = row["seconds_per_arch"] * args.table_archs / args.table_workers / 3600
-        row |= setting_metrics(reps[0], reps[1], subset(cols, n), device_median)
+        rows, views, seconds = score_setting(study, s, base, args, genotypes, cols, arch_strs, n)
+        scores += rows
+        for view, reps in views.items():
+            changes = s.describe(base) + (f", scored after step {s.longer} of the same training" if view != s.name else "")
+            row: dict[str, Any] = {"setting": view, "changes": changes, "n": n, "seeds": s.seeds}
+            row["seconds_per_arch"] = float(np.nanmean(seconds))  # the whole training (to `longer` with it)
+            row["table_hours"] = row["seconds_per_arch"] * args.table_archs / args.table_workers / 3600
+            row["n_scored"] = int(np.isfinite(reps[0]).sum())
+            row |= setting_metrics(reps[0], reps[1], subset(cols, n), device_median)
+            vectors[view] = reps[0]
+            replicates[view] = reps
+            summary.append(row)
         if s.name == "base" and args.thread_check:  # on the subsample: 2 threads per tiny candidate are slow
+            overrides = overrides_of(s.scoring(base))
             first, _ = study.score(overrides, args.init_seed, args.threads, genotypes[:n_sub])
             other, cached = study.score(overrides, args.init_seed, args.thread_check, genotypes[:n_sub])
-            row["tau_threads"] = tau(values(first), values(other))
+            summary[-1]["tau_threads"] = tau(values(first), values(other))
             scores += score_rows(s.name, "threads", args.init_seed, args.thread_check, cols, arch_strs, other, cached)
-        vectors[s.name] = reps[0]
-        replicates[s.name] = reps
-        summary.append(row)
 
     # baselines on the same sample
-    baseline_cols = {"flops": cols["flops_M"], "params": cols["params_M"]}
+    baseline_cols = {"flops": cols["flops_M"], "params": cols["params_M"], "fast_table": fast_rmi[cols["index"]]}
     if not args.no_synflow:
         baseline_cols["synflow"] = np.array([synflow_of(base_space, g, (3, 32, 32), args.seed) for g in genotypes])
     baselines = []
     for name, column in baseline_cols.items():
-        row = {"setting": f"baseline:{name}", "changes": "training-free baseline", "n": args.sample}
+        what = "the fast profile's whole-space table (the class representative's score)" if name == "fast_table" else "training-free baseline"
+        row = {"setting": f"baseline:{name}", "changes": what, "n": args.sample}
         metrics = setting_metrics(column, column, cols, device_median)
         for k in ("self_tau", "self_below_acc", "snr_top20"):  # deterministic: no replicate to compare
             metrics.pop(k)
@@ -554,6 +666,10 @@ def main(argv: list[str] | None = None) -> int:
     common.write_csv(out / "archs.csv", archs)
     common.write_csv(out / "scores.csv", scores)
     common.write_csv(out / "summary.csv", summary + extensions + baselines)
+    top = top_end_rows(competitive, summary, vectors, cols, acc_table, fast_rmi) if competitive else []
+    if competitive:
+        common.write_csv(out / "competitive.csv", competitive)
+        common.write_csv(out / "top_end.csv", top)
     wall = time.perf_counter() - start
     record = {
         "settings": summary, "baselines": baselines, "best": best["setting"] if best else None,
@@ -561,7 +677,7 @@ def main(argv: list[str] | None = None) -> int:
         "profile_vs_subsample_settings": versus_sub,
         "capacity_weight": capacity["capacity_weight"] if capacity else None,
         "skipped_settings": notes, "trained": study.trained, "looked_up": study.looked_up, "wall_seconds": wall,
-        "device_median_latency_ms": device_median,
+        "device_median_latency_ms": device_median, "top_end": top, "shards": shards and {"folder": Path(args.shards).name, "cpus": sorted(shards.cpus)},
     }  # fmt: skip
     (out / "summary.json").write_text(json.dumps(record, indent=2, default=_json_default) + "\n")
     config = {
@@ -571,9 +687,11 @@ def main(argv: list[str] | None = None) -> int:
         "bootstrap": args.bootstrap, "bootstrap_seed": args.bootstrap_seed, "table_archs": args.table_archs,
         "table_workers": args.table_workers, "max_table_hours": args.max_table_hours, "cache": args.cache,
         "accuracy": "NB201 test_acc (200 epochs)", "reference": "ResNet-20 (shared checkpoint)", "data": "CIFAR-10 JPEGs",
+        "archs": args.archs, "replicates": args.replicates, "shards": args.shards and Path(args.shards).name, "chunk": args.chunk,
+        "fast_table": Path(args.fast_table).name,
     }  # fmt: skip
-    common.write_provenance(out, argv, config)
-    report = readme(summary, extensions, baselines, best, profile, why, notes, config, study, wall, versus_sub)
+    common.write_provenance(out, argv, config, at_start)
+    report = readme(summary, extensions, baselines, best, profile, why, notes, config, study, wall, versus_sub) + top_end_summary(top)
     (out / "README.md").write_text(report)
     print(report)
     if capacity is not None:
@@ -583,6 +701,35 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"fast_profile={profile['setting']} kendall_tau={profile['tau_cifar10']:.4f}")
     return 0
+
+
+def top_end_rows(competitive: list[dict[str, Any]], summary: list[dict[str, Any]], vectors: dict[str, np.ndarray],
+                 cols: dict[str, np.ndarray], acc_table: Any, fast_rmi: np.ndarray) -> list[dict[str, Any]]:  # fmt: skip
+    """The competitive set's top-end table: each trained setting's scores, the fast table and FLOPs."""
+    def by_index(v: np.ndarray) -> np.ndarray:
+        full = np.full(len(fast_rmi), np.nan)
+        full[cols["index"]] = v
+        return full
+
+    scorers = {r["setting"]: by_index(vectors[r["setting"]]) for r in summary}
+    scorers |= {"fast_table": fast_rmi, "flops": acc_table.column("cifar10", "flops_M")}
+    return top_end(competitive, acc_table.column("cifar10", "test_acc"), scorers)
+
+
+def top_end_summary(top: list[dict[str, Any]]) -> str:
+    """Markdown: the per-setting table and, over the complete settings, each scorer's mean regret and rank."""
+    if not top:
+        return ""
+    complete = [r for r in top if r["n_scored"] == r["n_members"]]
+    names = [k.removesuffix("_regret") for k in top[0] if k.endswith("_regret")] if "best_acc" in top[0] else []
+    means = [{"scorer": n, "settings": len(complete), "mean_regret": float(np.mean([r[f"{n}_regret"] for r in complete])),
+              "mean_rank": float(np.mean([r[f"{n}_rank"] for r in complete])),
+              "best_in_set": sum(r[f"{n}_rank"] == 1 for r in complete)} for n in names] if complete else []  # fmt: skip
+    return (f"\n## The top of each budget: the competitive set (issue 26)\n\nPer latency setting, the best-scored member of the "
+            f"competitive set under each scorer: its CIFAR-10 accuracy, regret to the set's most accurate member (pp) and "
+            f"accuracy rank in the set. Only members every scorer scored count (n_scored of n_members); {len(complete)} of "
+            f"{len(top)} settings are complete. Archs outside the set are not scored: this regret is a lower bound.\n\n"
+            f"{common.md_table(top)}\nOver the complete settings:\n\n{common.md_table(means)}")
 
 
 def _json_default(v: Any) -> Any:

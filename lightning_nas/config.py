@@ -60,6 +60,9 @@ class ProxyConfig:
     `heldout` (opt-in, not in the paper: a second batch of probe.batch_size images, chosen like the probe
     batch from a pool drawn with another seed and sharing no image with it; CKA there measures what
     the candidate learned rather than what it memorised of the probe batch).
+    score_steps: steps (each in 1..steps-1) after which the same training is also scored, e.g. [100] with
+    steps 150 gives the 100-step and the 150-step RMI of one run (`ProxyResult.rmi_at`; not in the paper;
+    the search's fitness stays the final score; empty: none).
     table: a table of precomputed scores (`rmi_<space>_<profile>.csv.gz` with its provenance JSON beside
     it, written by `precompute --export_table`): every score is served from it and no candidate trains;
     refused, naming what differs, when the table was computed under other settings (null: train each)."""
@@ -73,6 +76,7 @@ class ProxyConfig:
     score_on: str = "probe"
     accelerator: str = "cpu"
     candidates_per_gpu: int = 1
+    score_steps: list[int] = field(default_factory=list)
     table: str | None = None
 
 

@@ -24,7 +24,17 @@ def check_settings(cfg: RunConfig) -> None:
     check_choice("proxy.score_on", cfg.proxy.score_on, ("probe", "heldout"))
     if cfg.proxy.steps < 0 or not 0.0 <= cfg.proxy.beta <= 1.0:
         raise ConfigError(f"proxy.steps must be >= 0 and proxy.beta in [0, 1], got {cfg.proxy.steps} and {cfg.proxy.beta}")
+    check_score_steps(cfg.proxy.score_steps, cfg.proxy.steps)
     check_objectives(cfg)
+
+
+def check_score_steps(score_steps: list[int], steps: int) -> None:
+    """proxy.score_steps: distinct whole steps before the last one (1..steps-1)."""
+    bad = [s for s in score_steps if isinstance(s, bool) or not isinstance(s, int) or not 1 <= s < steps]
+    if bad or len(set(score_steps)) != len(score_steps):
+        raise ConfigError(
+            f"proxy.score_steps must be distinct steps in 1..{steps - 1} (proxy.steps {steps} is the final score), got {score_steps}"
+        )
 
 
 def check_objectives(cfg: RunConfig) -> None:

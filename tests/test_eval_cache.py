@@ -198,7 +198,7 @@ def test_a_file_without_the_version_column_is_migrated(
     conn.close()
     with EvalCache(path) as cache, caplog.at_level(logging.WARNING, logger="lightning_nas.rmi.cache"):
         columns = [row[1] for row in cache.conn.execute("PRAGMA table_info(scores)")]
-        assert columns[-1] == "torch_version"
+        assert columns[-2:] == ["torch_version", "rmi_at"]
         assert cache.get("nb201", "a", "h") == ProxyResult(0.75, [0.5, 0.25], {"loss": 0.5}, 1.5)
         assert "unknown" in caplog.text and torch.__version__ in caplog.text
         cache.put("nb201", "b", "h", _result(2.0))

@@ -127,7 +127,8 @@ def test_tiny_study_end_to_end_and_rerun_from_cache(tmp_path: Path, capsys: pyte
         summary = list(csv.DictReader(f))
     prof = json.loads((out / "summary.json").read_text())["profile"]
     caps = [f"{prof}+cap{w}" for w in ("0.05", "0.1", "0.2", "0.3", "0.5")]
-    assert [r["setting"] for r in summary] == ["base", "score_heldout", *caps, "baseline:flops", "baseline:params", "baseline:synflow"]
+    assert [r["setting"] for r in summary] == ["base", "score_heldout", *caps, "baseline:flops", "baseline:params", "baseline:fast_table",
+                                              "baseline:synflow"]  # fmt: skip
     cap_rows = {r["setting"]: r for r in summary if "+cap" in r["setting"]}
     assert all(float(r["gain_lo"]) <= float(r["gain_vs_profile"]) <= float(r["gain_hi"]) for r in cap_rows.values())
     assert first["capacity_weight"] in (0.05, 0.1, 0.2, 0.3, 0.5)
@@ -154,3 +155,81 @@ def test_tiny_study_end_to_end_and_rerun_from_cache(tmp_path: Path, capsys: pyte
     assert [r["tau_cifar10"] for r in again["settings"]] == [r["tau_cifar10"] for r in first["settings"]]
     assert [r["seconds_per_arch"] for r in again["settings"]] == [r["seconds_per_arch"] for r in first["settings"]]
     assert all(r["cached"] == "True" for r in csv.DictReader(open(out / "scores.csv")))
+
+
+def test_a_longer_setting_scores_two_views_of_one_training_and_resumes_from_shards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A setting with `longer` (as the paper setting: 100 steps, on to 150) trains once and reports the score
+    at its own step and at `longer`; its 2-step view equals a plain 2-step scoring of the same archs; the
+    shards written while scoring serve a rerun whose cache is gone (a later session on a fresh machine)."""
+    for args in (("cifar10", "cifar10-jpg.tar.gz"), ("nas-bench-201", "nb201_accuracy_cost.csv.gz"),
+                 ("hw-nas-bench", "nb201_hw_metrics.csv.gz"), ("reference", "resnet20-12fca82f.th")):  # fmt: skip
+        shared_file(*args)
+    tree = _small_tree(tmp_path / "cifar", per_class=8)
+    monkeypatch.setattr(pf, "SETTINGS", (*pf.SETTINGS, pf.Setting("long", {"proxy.steps": "2"}, replicates=1, longer=4)))
+    archs = tmp_path / "archs.txt"
+    archs.write_text("# four archs\n0\n1\n|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|\n7\n")
+    base = f"proxy.steps=2,space.C=4,space.N=1,data.resolution=16,probe.batch_size=16,probe.pool=32,data.root={tree}"
+    out, shards = tmp_path / "out", tmp_path / "shards"
+
+    def run(cache: str) -> dict:
+        argv = ["--archs", str(archs), "--settings", "base,long", "--base", base, "--thread_check", "0", "--no_synflow",
+                "--bootstrap", "20", "--capacity_weights", "", "--cache", str(tmp_path / cache), "--out", str(out),
+                "--shards", str(shards), "--chunk", "3", "--quiet"]  # fmt: skip
+        assert pf.main(argv) == 0
+        return json.loads((out / "summary.json").read_text())
+
+    first = run("a.sqlite")
+    assert first["trained"] == 4 * 2 + 4  # base: 2 replicates; long: 1
+    rows = {r["setting"]: r for r in first["settings"]}
+    assert set(rows) == {"base", "long", "long@4"} and rows["long"]["n"] == 4 and math.isnan(rows["long"]["self_tau"])
+    scores = list(csv.DictReader(open(out / "scores.csv")))
+    base_a = {r["arch"]: float(r["rmi"]) for r in scores if r["setting"] == "base" and r["replicate"] == "A"}
+    long_rows = [r for r in scores if r["setting"] == "long"]
+    assert len(long_rows) == 4 and all(float(r["rmi_at2"]) == pytest.approx(base_a[r["arch"]], abs=1e-6) for r in long_rows)
+    assert any(abs(float(r["rmi"]) - float(r["rmi_at2"])) > 1e-6 for r in long_rows)  # 2 more steps move the score
+    assert len(list(shards.glob("*.csv"))) == 2 + 2 + 2  # per scoring: a chunk of 3 and one of 1
+
+    again = run("b.sqlite")  # a fresh cache: every score comes from the shards
+    assert again["trained"] == 0 and again["looked_up"] == 12
+    assert [r["tau_cifar10"] for r in again["settings"]] == [r["tau_cifar10"] for r in first["settings"]]
+
+
+def test_arch_lists_are_read_or_refused_in_one_line(tmp_path: Path) -> None:
+    good = tmp_path / "a.txt"
+    good.write_text("5\n5\n|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|  # ok\n")
+    assert pf.read_arch_list(str(good))[0] == 5 and len(pf.read_arch_list(str(good))) == 2
+    for text, match in (("x~y\n", "line 1: 'x~y' is neither"), ("99999\n", "0..15624"), ("\n", "0..15624")):
+        good.write_text(text)
+        with pytest.raises(SystemExit, match=match):
+            pf.read_arch_list(str(good))
+    with pytest.raises(SystemExit, match="cannot read"):
+        pf.read_arch_list(str(tmp_path / "missing.txt"))
+
+
+def test_competitive_set_lists_feasible_representatives_and_top_end_reads_regret_and_rank() -> None:
+    from _competitive import PER_LIST, lists_of, top_end
+
+    rng = np.random.default_rng(0)
+    n = 200
+    cost, acc, flops, fast = rng.uniform(0, 10, n), rng.uniform(80, 95, n), rng.uniform(0, 100, n), rng.normal(size=n)
+    cost[3] = np.nan
+    reps = np.arange(0, n, 2)  # every other arch represents its class
+    lists = lists_of(cost, 5.0, acc, flops, fast, reps, np.random.default_rng(1))
+    assert set(lists) == {"accuracy", "flops", "fast_rmi", "random"}
+    for members in lists.values():
+        assert len(members) == PER_LIST == len(set(members))
+        assert all(i % 2 == 0 and cost[i] <= 5.0 for i in members)
+    ok = [i for i in reps if cost[i] <= 5.0]
+    assert lists["accuracy"] == sorted(ok, key=lambda i: -acc[i])[:PER_LIST]
+    assert lists["flops"] == sorted(ok, key=lambda i: -flops[i])[:PER_LIST]
+
+    rows = [{"device": "d", "percentile": 50, "budget": 1.0, "index": i} for i in (0, 1, 2, 3)]
+    accuracy = np.array([90.0, 93.0, 91.0, 92.0])
+    scorers = {"good": np.array([0.0, 5.0, 1.0, 2.0]), "bad": np.array([9.0, 0.0, 1.0, 2.0]), "part": np.array([1.0, np.nan, 3.0, 2.0])}
+    (row,) = top_end(rows, accuracy, scorers)
+    assert (row["n_members"], row["n_scored"]) == (4, 3)  # arch 1 is not scored by `part`: left out for all
+    assert row["best_acc"] == 92.0 and row["good_acc"] == 92.0 and row["good_regret"] == 0.0 and row["good_rank"] == 1
+    assert row["bad_acc"] == 90.0 and row["bad_regret"] == 2.0 and row["bad_rank"] == 3
+    assert row["part_acc"] == 91.0 and row["part_rank"] == 2

@@ -48,9 +48,10 @@ CREATE TABLE IF NOT EXISTS scores (
     created REAL NOT NULL,
     checksum TEXT NOT NULL,
     torch_version TEXT,
+    rmi_at TEXT,
     PRIMARY KEY (space, key, score_hash)
 )"""
-_COLUMNS = "space, key, score_hash, rmi, cka, losses, seconds, created, checksum, torch_version"
+_COLUMNS = "space, key, score_hash, rmi, cka, losses, seconds, created, checksum, torch_version, rmi_at"
 
 
 class CacheCorruptError(RuntimeError):
@@ -77,11 +78,14 @@ def resolve_cache_path(path: str | None, reference_cache_dir: str) -> Path:
 
 
 def _checksum(
-    space: str, key: str, shash: str, rmi: float, cka: str, losses: str, seconds: float, version: str | None
+    space: str, key: str, shash: str, rmi: float, cka: str, losses: str, seconds: float, version: str | None,
+    rmi_at: str | None = None,
 ) -> str:
     parts = [space, key, shash, repr(float(rmi)), cka, losses, repr(float(seconds))]
     if version is not None:  # rows written before the version was recorded keep their checksum
         parts.append(version)
+    if rmi_at:  # only scores with intermediate RMIs (proxy.score_steps) hash them: older rows keep their checksum
+        parts.append(rmi_at)
     return _digest(*parts)[:16]
 
 
@@ -138,13 +142,13 @@ class EvalCache:
         returned all the same, with a warning naming both versions (once per version and cache)."""
         where = "space=? AND key=? AND score_hash=?"
         row = self.conn.execute(
-            f"SELECT rmi, cka, losses, seconds, checksum, torch_version FROM scores WHERE {where}",
+            f"SELECT rmi, cka, losses, seconds, checksum, torch_version, rmi_at FROM scores WHERE {where}",
             (space, key, shash),
         ).fetchone()
         if row is None:
             return None
-        rmi, cka, losses, seconds, checksum, version = row
-        if _checksum(space, key, shash, rmi, cka, losses, seconds, version) != checksum:
+        rmi, cka, losses, seconds, checksum, version, rmi_at = row
+        if _checksum(space, key, shash, rmi, cka, losses, seconds, version, rmi_at) != checksum:
             log.warning(
                 "evaluation cache row (%s, %s) fails its checksum: dropped, will re-score", space, key
             )
@@ -165,14 +169,16 @@ class EvalCache:
                 self.torch_version,
             )
         self.hits += 1
-        return ProxyResult(float(rmi), json.loads(cka), json.loads(losses), float(seconds))
+        at = {int(step): float(v) for step, v in json.loads(rmi_at).items()} if rmi_at else {}
+        return ProxyResult(float(rmi), json.loads(cka), json.loads(losses), float(seconds), at)
 
     def put(self, space: str, key: str, shash: str, score: ProxyResult) -> None:
         if not math.isfinite(score.rmi):
             return  # never store what cannot be read back as the same number
         cka, losses = json.dumps([float(c) for c in score.cka]), json.dumps(score.losses, sort_keys=True)
         version = self.torch_version
-        checksum = _checksum(space, key, shash, score.rmi, cka, losses, score.seconds, version)
+        rmi_at = json.dumps({str(k): float(v) for k, v in sorted(score.rmi_at.items())}) if score.rmi_at else None
+        checksum = _checksum(space, key, shash, score.rmi, cka, losses, score.seconds, version, rmi_at)
         row = (
             space,
             key,
@@ -184,6 +190,7 @@ class EvalCache:
             time.time(),
             checksum,
             version,
+            rmi_at,
         )
         self.conn.execute(
             f"INSERT OR REPLACE INTO scores ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row
@@ -258,6 +265,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
     columns = {row[1] for row in conn.execute("PRAGMA table_info(scores)")}
     if "torch_version" not in columns:  # older rows keep NULL: stored under an unknown torch version
         conn.execute("ALTER TABLE scores ADD COLUMN torch_version TEXT")
+    if "rmi_at" not in columns:  # older rows keep NULL: no intermediate scores
+        conn.execute("ALTER TABLE scores ADD COLUMN rmi_at TEXT")
 
 
 def open_run_cache(cfg: Any, scorer: Any, space: Any, required: bool = False) -> RunCache | None:

@@ -1,16 +1,19 @@
 """The RMI performance estimator: train a candidate on the probe batch for `steps` steps with a
 Lightning Trainer (no logger, checkpointing, progress bar or summary; the batch served from memory),
 then score it: RMI = sum of CKA between its taps and the reference's on that batch (or, with
-`proxy.score_on: heldout`, on a second, held-out batch)."""
+`proxy.score_on: heldout`, on a second, held-out batch). With `proxy.score_steps` the same training is
+also scored after each of those steps (`ProxyResult.rmi_at`): the score a shorter run would give, at
+the cost of one extra forward pass each."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -28,6 +31,25 @@ class ProxyResult:
     cka: list[float]
     losses: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    rmi_at: dict[int, float] = field(default_factory=dict)  # step -> RMI after that step (proxy.score_steps)
+
+
+class _ScoreAt(L.Callback):
+    """Scores the candidate after each of `steps` optimiser steps, leaving its state as it was: BN's running
+    statistics are put back, and no RNG is drawn, so the rest of the training is the same as without it."""
+
+    def __init__(self, steps: list[int], score: Callable[[CandidateModule], torch.Tensor]) -> None:
+        self.steps, self.score = set(steps), score
+        self.rmi_at: dict[int, float] = {}
+
+    def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, *_args: object) -> None:
+        step = trainer.global_step
+        if step in self.steps and step not in self.rmi_at:
+            buffers = {name: b.clone() for name, b in module.named_buffers()}
+            self.rmi_at[step] = float(self.score(module).sum())  # type: ignore[arg-type]
+            with torch.no_grad():
+                for name, b in module.named_buffers():
+                    b.copy_(buffers[name])
 
 
 class _RepeatedBatch(Dataset):
@@ -96,24 +118,30 @@ class RMIEvaluator:
         start = time.perf_counter()
         c = self.cfg
         seed = candidate_seed(self.seed, self.space.key(genotype))
+        score_at = _ScoreAt(list(getattr(c, "score_steps", [])), self._score)  # getattr: a config pickled before the key
         with _rng_seeded(seed, c.accelerator), _threads(self.threads):
             module = self.build(genotype)
             if c.steps > 0:
                 loader = DataLoader(_RepeatedBatch(self.probe.x, self.probe.y, c.steps), batch_size=None)
                 with quiet_lightning():
                     devices = [self.device_index] if self.device_index is not None and c.accelerator != "cpu" else 1
-                    trainer = silent_trainer(max_steps=c.steps, accelerator=c.accelerator, devices=devices)
+                    trainer = silent_trainer(max_steps=c.steps, accelerator=c.accelerator, devices=devices, callbacks=[score_at])
                     fit(trainer, module, train_dataloaders=loader)  # Ctrl-C stays KeyboardInterrupt
-            if self.heldout is not None:
-                cka = module.cpu().score(self.heldout.x, c.score_bn_mode, self.heldout_features)
-            else:
-                cka = module.cpu().score(self.probe.x, c.score_bn_mode)
+            cka = self._score(module.cpu())
         return ProxyResult(
             rmi=float(cka.sum()),
             cka=[float(v) for v in cka],
             losses=dict(module.last_losses),
             seconds=time.perf_counter() - start,
+            rmi_at=score_at.rmi_at,
         )
+
+    def _score(self, module: CandidateModule) -> torch.Tensor:
+        """Per-layer CKA of `module` as it is now, on the probe batch or the held-out one."""
+        c = self.cfg
+        if self.heldout is not None:
+            return module.score(self.heldout.x.to(module.device), c.score_bn_mode, self.heldout_features)
+        return module.score(self.probe.x.to(module.device), c.score_bn_mode)
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, fields, is_dataclass
+from dataclasses import MISSING, asdict, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +71,13 @@ def file_sha256(path: str | Path | None) -> str | None:
 def proxy_signature(proxy: Any) -> dict[str, Any]:
     """The proxy settings that change what a score is (execution keys left out, later keys only when set)."""
     settings = asdict(proxy) if is_dataclass(proxy) else dict(proxy)
-    defaults = {f.name: f.default for f in fields(proxy)} if is_dataclass(proxy) else {}
+    defaults = {f.name: _default(f) for f in fields(proxy)} if is_dataclass(proxy) else {}
     settings = {k: v for k, v in settings.items() if k not in _EXECUTION_KEYS}
     return {k: v for k, v in settings.items() if k in _PROXY_KEYS or k not in defaults or v != defaults[k]}
+
+
+def _default(f: Any) -> Any:
+    return f.default_factory() if f.default is MISSING and f.default_factory is not MISSING else f.default
 
 
 def resolve_accelerator(name: str) -> str:
