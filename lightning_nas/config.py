@@ -6,7 +6,6 @@ Parsed with jsonargparse, LightningCLI style: `--config FILE.yaml` plus dotted o
 from __future__ import annotations
 
 import argparse
-import math
 import re
 import sys
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
@@ -15,7 +14,7 @@ from typing import Any
 
 from jsonargparse import ActionConfigFile, ArgumentParser
 
-from lightning_nas.errors import ConfigError, check_choice
+from lightning_nas.errors import ConfigError
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml"
 
@@ -155,40 +154,6 @@ class GAConfig:
     seed: int | None = None
     checkpoint_every: int = 1
     capacity_weight: float = 0.0
-
-    def validate(self) -> None:
-        if self.checkpoint_every < 0:
-            raise ConfigError(f"search.checkpoint_every must be >= 0 (0: only after the last generation), got {self.checkpoint_every}")
-        if not 2 <= self.population <= MAX_POPULATION:
-            raise ConfigError(f"search.population must be in 2..{MAX_POPULATION}, got {self.population}")
-        if self.generations < 1:
-            raise ConfigError(f"search.generations must be >= 1, got {self.generations}")
-        if self.tournament_size < 1:  # contestants are drawn with replacement: any size >= 1 works
-            raise ConfigError(f"search.tournament_size must be >= 1, got {self.tournament_size}")
-        if not 0 <= self.elites < self.population:
-            raise ConfigError(f"search.elites must be in 0..{self.population - 1}, got {self.elites}")
-        if self.max_rejection_draws < 1:
-            raise ConfigError(f"search.max_rejection_draws must be >= 1, got {self.max_rejection_draws}")
-        if self.hall_of_fame_size < 1:
-            raise ConfigError(f"search.hall_of_fame_size must be >= 1, got {self.hall_of_fame_size}")
-        for name in ("crossover_prob", "mutation_rate"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"search.{name} must be in [0, 1], got {getattr(self, name)}")
-        check_choice("search.constraint_handling", self.constraint_handling, ("penalty", "rejection"))
-        from lightning_nas.backends import BACKENDS
-        from lightning_nas.search.strategy import strategy_of
-
-        strategy = strategy_of(self)  # the strategy checks what only it knows, below
-        if any(isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) for v in self.hv_reference):
-            raise ConfigError(f"search.hv_reference must be finite numbers (RMI, then each cost), got {self.hv_reference}")
-        BACKENDS.get(self.backend)
-        if self.workers != "auto" and (isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1):
-            raise ConfigError(f"search.workers must be an integer >= 1 or 'auto', got {self.workers!r}")
-        if self.threads_per_worker < 1:
-            raise ConfigError(f"search.threads_per_worker must be >= 1, got {self.threads_per_worker}")
-        if isinstance(self.capacity_weight, bool) or not math.isfinite(self.capacity_weight) or self.capacity_weight < 0:
-            raise ConfigError(f"search.capacity_weight must be a finite number >= 0 (0: off, the paper), got {self.capacity_weight!r}")
-        strategy.check_search(self)
 
 
 @dataclass

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lightning_nas.backends import check_execution, threads_per_candidate
+from lightning_nas.backends import threads_per_candidate
 from lightning_nas.config import ConstraintConfig, RunConfig
 from lightning_nas.costs import CostModel, build_cost_model, constraint_key
 from lightning_nas.costs.objective import Objective
@@ -20,7 +20,7 @@ from lightning_nas.rmi.evaluator import RMIEvaluator
 from lightning_nas.rmi.probe import ProbeBatch, heldout_seed, reference_features, select_probe_batch
 from lightning_nas.rmi.score_key import settings_identity
 from lightning_nas.search.fitness import capacity_term
-from lightning_nas.settings import check_settings
+from lightning_nas.settings import check_config
 from lightning_nas.spaces import Genotype, SearchSpace, build_space
 
 
@@ -96,8 +96,7 @@ class ScorerMemo:
 
 
 def build_problem(cfg: RunConfig, check_budgets: bool = True) -> Problem:
-    check_execution(cfg)
-    check_settings(cfg)  # before the data and the space are built
+    check_config(cfg)  # every check, once, before the data and the space are built
     d = cfg.data
     dm = build_datamodule(d.name, d.root, d.download, d.resolution, d.batch_size, d.num_workers, d.val_fraction, d.split_seed)
     space = build_space(cfg.space, dm.spec)

@@ -1,18 +1,24 @@
-"""Checks of the run config that need more than its types, all cheap and done before any data is read or
-any file is written (`build_problem` runs them first): devices this machine has, numbers that would
-otherwise fail (or train garbage) only once training starts, modes, budgets."""
+"""Every check of a resolved run config, in one place: `check_config` runs them all, once per command
+(`build_problem` calls it first), before any data is read or any file is written. The schema and its
+docstrings stay in `lightning_nas.config`; what only a plug-in knows it checks itself, called from here
+(a strategy's `check_search`/`check`, a backend's `check`; a space checks its own settings when it is
+built). Each failure is a one-line ConfigError naming the key, the bad value and what would be valid."""
 
 from __future__ import annotations
 
 import math
 
-from lightning_nas.config import RunConfig
+from lightning_nas.config import MAX_POPULATION, DataConfig, FinetuneConfig, GAConfig, RunConfig
 from lightning_nas.costs import check_budget, constraint_key
 from lightning_nas.errors import ConfigError, check_choice, check_path
 from lightning_nas.rmi.score_key import resolve_accelerator
 
 
-def check_settings(cfg: RunConfig) -> None:
+def check_config(cfg: RunConfig) -> None:
+    """All checks of `cfg`: the search, where candidates run, devices, numbers, paths, modes, the data, the
+    fine-tuning recipe and the budgets."""
+    check_search(cfg.search)
+    check_execution(cfg)
     check_devices(cfg)
     check_numbers(cfg)
     if cfg.reference.checkpoint:
@@ -25,7 +31,82 @@ def check_settings(cfg: RunConfig) -> None:
     if cfg.proxy.steps < 0 or not 0.0 <= cfg.proxy.beta <= 1.0:
         raise ConfigError(f"proxy.steps must be >= 0 and proxy.beta in [0, 1], got {cfg.proxy.steps} and {cfg.proxy.beta}")
     check_score_steps(cfg.proxy.score_steps, cfg.proxy.steps)
+    check_data(cfg.data)
+    check_finetune(cfg.finetune, cfg.seed)
     check_objectives(cfg)
+
+
+def check_search(cfg: GAConfig) -> None:
+    """The search section: sizes, probabilities, modes, the backend's name, then the strategy's own checks."""
+    from lightning_nas.backends import BACKENDS
+    from lightning_nas.search.strategy import strategy_of
+
+    if cfg.checkpoint_every < 0:
+        raise ConfigError(f"search.checkpoint_every must be >= 0 (0: only after the last generation), got {cfg.checkpoint_every}")
+    if not 2 <= cfg.population <= MAX_POPULATION:
+        raise ConfigError(f"search.population must be in 2..{MAX_POPULATION}, got {cfg.population}")
+    for key, low in (("generations", 1), ("tournament_size", 1), ("max_rejection_draws", 1), ("hall_of_fame_size", 1)):
+        if getattr(cfg, key) < low:  # tournament contestants are drawn with replacement: any size >= 1 works
+            raise ConfigError(f"search.{key} must be >= {low}, got {getattr(cfg, key)}")
+    if not 0 <= cfg.elites < cfg.population:
+        raise ConfigError(f"search.elites must be in 0..{cfg.population - 1}, got {cfg.elites}")
+    for name in ("crossover_prob", "mutation_rate"):
+        if not 0.0 <= getattr(cfg, name) <= 1.0:
+            raise ConfigError(f"search.{name} must be in [0, 1], got {getattr(cfg, name)}")
+    check_choice("search.constraint_handling", cfg.constraint_handling, ("penalty", "rejection"))
+    strategy = strategy_of(cfg)  # an unknown algorithm: a one-line error listing the registered ones
+    if any(isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) for v in cfg.hv_reference):
+        raise ConfigError(f"search.hv_reference must be finite numbers (RMI, then each cost), got {cfg.hv_reference}")
+    BACKENDS.get(cfg.backend)
+    if cfg.workers != "auto" and (isinstance(cfg.workers, bool) or not isinstance(cfg.workers, int) or cfg.workers < 1):
+        raise ConfigError(f"search.workers must be an integer >= 1 or 'auto', got {cfg.workers!r}")
+    if cfg.threads_per_worker < 1:
+        raise ConfigError(f"search.threads_per_worker must be >= 1, got {cfg.threads_per_worker}")
+    if isinstance(cfg.capacity_weight, bool) or not math.isfinite(cfg.capacity_weight) or cfg.capacity_weight < 0:
+        raise ConfigError(f"search.capacity_weight must be a finite number >= 0 (0: off, the paper), got {cfg.capacity_weight!r}")
+    strategy.check_search(cfg)
+
+
+def check_execution(cfg: RunConfig) -> None:
+    """Where candidates run: the GPU count when a GPU is asked for, then the backend's own checks (Ray
+    installed for the ray backend)."""
+    from lightning_nas.backends import BACKENDS
+    from lightning_nas.backends.resources import visible_gpus
+
+    backend = BACKENDS.get(cfg.search.backend)
+    if cfg.proxy.candidates_per_gpu < 1:
+        raise ConfigError(f"proxy.candidates_per_gpu must be >= 1, got {cfg.proxy.candidates_per_gpu}")
+    if cfg.proxy.accelerator == "gpu" and visible_gpus() == 0 and not backend.trains_elsewhere(cfg):
+        raise ConfigError("proxy.accelerator is 'gpu' but no CUDA GPU is visible here; use --proxy.accelerator cpu (or auto)")
+    backend.check(cfg)
+
+
+def check_data(cfg: DataConfig) -> None:
+    if not 0.0 <= cfg.val_fraction < 1.0:
+        raise ConfigError(f"data.val_fraction must be in [0, 1) (0: no validation split), got {cfg.val_fraction}")
+
+
+def check_finetune(cfg: FinetuneConfig, run_seed: int) -> None:
+    """The fine-tuning recipe as it will run (its preset's values filled in), checked before the search:
+    a bad value must not surface only after hours of searching."""
+    from lightning_nas.training.recipe import PRESETS, TEST_CHECKPOINTS, resolve_recipe
+
+    check_choice("finetune.preset", cfg.preset, PRESETS)
+    check_choice("finetune.test_checkpoint", cfg.test_checkpoint, TEST_CHECKPOINTS)
+    resolved = resolve_recipe(cfg, run_seed).cfg
+    for name in ("epochs", "batch_size"):
+        if int(getattr(resolved, name)) < 1:
+            raise ConfigError(f"finetune.{name} must be >= 1, got {getattr(resolved, name)}")
+    for name in ("limit_train_batches", "limit_val_batches", "limit_test_batches"):
+        value = getattr(resolved, name)
+        if not value > 0 or (isinstance(value, float) and value > 1.0):
+            raise ConfigError(f"finetune.{name} must be a fraction in (0, 1] or a batch count >= 1, got {value}")
+    if not resolved.lr > 0:
+        raise ConfigError(f"finetune.lr must be > 0, got {resolved.lr}")
+    if not 0.0 <= resolved.beta <= 1.0:
+        raise ConfigError(f"finetune.beta must be in [0, 1], got {resolved.beta}")
+    if resolved.onnx_opset < 7:
+        raise ConfigError(f"finetune.onnx_opset must be >= 7, got {resolved.onnx_opset}")
 
 
 def check_score_steps(score_steps: list[int], steps: int) -> None:

@@ -143,9 +143,12 @@ def test_no_validation_split_never_falls_back_to_the_test_set():
     assert len(held.val_dataloader().dataset) == round(0.25 * (1797 - 359))
     train_idx, val_idx = set(held._train.indices), set(held._val.indices)
     assert not train_idx & val_idx and len(train_idx | val_idx) == 1797 - 359  # both from the training file
+    from lightning_nas.config import DataConfig
+    from lightning_nas.settings import check_data
+
     for bad in (-0.1, 1.0):
         with pytest.raises(ConfigError, match=r"data.val_fraction must be in \[0, 1\)"):
-            build_datamodule("digits", val_fraction=bad)
+            check_data(DataConfig(val_fraction=bad))
 
 
 def test_a_loader_batch_size_override_leaves_the_datamodule_alone():

@@ -10,6 +10,7 @@ import pytest
 from lightning_nas.config import GAConfig
 from lightning_nas.errors import ConfigError
 from lightning_nas.search.ga import GeneticAlgorithm, RejectionLimitReached
+from lightning_nas.settings import check_search
 from lightning_nas.spaces.nb201.space import NB201Space
 
 TARGET = (3, 3, 2, 1, 4, 0)
@@ -95,7 +96,7 @@ def test_rejection_stops_with_a_clear_message_for_an_infeasible_budget():
 )
 def test_bad_ga_settings(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        GAConfig(**kwargs).validate()
+        check_search(GAConfig(**kwargs))
 
 
 def test_deap_creator_classes_are_created_once():
@@ -128,4 +129,4 @@ def test_hall_of_fame_size_is_a_config_key():
         )
         assert len(hof) == size
     with pytest.raises(ConfigError, match="hall_of_fame_size must be >= 1, got 0"):
-        GAConfig(hall_of_fame_size=0).validate()
+        check_search(GAConfig(hall_of_fame_size=0))

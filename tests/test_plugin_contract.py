@@ -11,6 +11,7 @@ import pytest
 
 from lightning_nas.backends import BACKENDS
 from lightning_nas.search.strategy import STRATEGIES, Strategy
+from lightning_nas.settings import check_search
 from tests import test_backends
 from tests.conftest import REPO
 
@@ -63,6 +64,6 @@ def test_an_unknown_name_lists_the_registered_ones():
     from lightning_nas.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"unknown search.backend 'slurm'; valid: serial, local, ray"):
-        GAConfig(backend="slurm").validate()
+        check_search(GAConfig(backend="slurm"))
     with pytest.raises(ConfigError, match=r"unknown search.algorithm 'cmaes'; valid: ga, nsga2"):
-        GAConfig(algorithm="cmaes").validate()
+        check_search(GAConfig(algorithm="cmaes"))

@@ -20,9 +20,7 @@ from lightning_nas.backends.base import (
     BackendPlugin,
     CandidateFailure,
     LazyBackend,
-    Outcome,
 )
-from lightning_nas.errors import ConfigError
 from lightning_nas.registry import Registry
 
 if TYPE_CHECKING:
@@ -34,27 +32,10 @@ BACKENDS: Registry[BackendEntry] = Registry(
 BACKENDS.register("ray")(LazyBackend("lightning_nas.backends.ray_backend", "RayBackend"))  # an optional extra
 
 
-def check_execution(cfg: RunConfig) -> None:
-    """Everything about where candidates run that can be checked before any work: the backend's name and
-    sizes (search.validate), the GPU count when a GPU is asked for, then the backend's own checks (Ray
-    installed for the ray backend)."""
-    from lightning_nas.backends.resources import visible_gpus
-
-    cfg.search.validate()
-    backend = BACKENDS.get(cfg.search.backend)
-    if cfg.proxy.candidates_per_gpu < 1:
-        raise ConfigError(f"proxy.candidates_per_gpu must be >= 1, got {cfg.proxy.candidates_per_gpu}")
-    if cfg.proxy.accelerator == "gpu" and visible_gpus() == 0 and not backend.trains_elsewhere(cfg):
-        raise ConfigError(
-            "proxy.accelerator is 'gpu' but no CUDA GPU is visible here; use --proxy.accelerator cpu (or auto)"
-        )
-    backend.check(cfg)
-
-
 def build_backend(cfg: RunConfig) -> Backend:
     """The backend `cfg.search.backend` names, connected (Ray) but not yet given an evaluator
-    (`Backend.start`): a bad address fails here, before any expensive work."""
-    check_execution(cfg)
+    (`Backend.start`): a bad address fails here, before any expensive work. `cfg` has been checked
+    (`lightning_nas.settings.check_config`)."""
     return BACKENDS.get(cfg.search.backend).build(cfg)
 
 
@@ -65,6 +46,6 @@ def threads_per_candidate(cfg: RunConfig) -> int | None:
 
 
 __all__ = [
-    "BACKENDS", "Backend", "BackendPlugin", "CandidateFailure", "LazyBackend", "Outcome", "build_backend",
-    "check_execution", "threads_per_candidate",
+    "BACKENDS", "Backend", "BackendPlugin", "CandidateFailure", "LazyBackend", "build_backend",
+    "threads_per_candidate",
 ]  # fmt: skip

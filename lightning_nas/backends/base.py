@@ -27,8 +27,6 @@ class CandidateFailure:
     attempts: int = ATTEMPTS
 
 
-Outcome = "ProxyResult | CandidateFailure"
-
 
 class NonFiniteScore(RuntimeError):
     """The candidate trained but its RMI is NaN or infinite (diverged)."""

@@ -109,8 +109,6 @@ class ImageDataModule(L.LightningDataModule):
 
     def __init__(self, batch_size: int = 128, num_workers: int = 0, val_fraction: float = 0.1, split_seed: int = 0) -> None:
         super().__init__()
-        if not 0.0 <= val_fraction < 1.0:
-            raise ConfigError(f"data.val_fraction must be in [0, 1) (0: no validation split), got {val_fraction}")
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.val_fraction = val_fraction

@@ -50,7 +50,6 @@ class EvolutionLoop(Strategy):
         evaluate: Callable[[list[Genotype], int], list[Any]],
         on_generation: OnGeneration | None = None,
     ) -> None:
-        cfg.validate()
         self.space, self.cfg, self.evaluate = space, cfg, evaluate
         self.on_generation = on_generation
         self.draws = 0

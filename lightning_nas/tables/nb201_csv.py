@@ -62,13 +62,6 @@ def read_nb201_csv(
     Rows are placed by `index_column`: `arch_index` (the NB201 index; an `ops` column, when present, must
     agree with it) or `arch_str` (looked up through its index). `what` names the table and `expected`
     says what the file should hold, in the errors (all one-line ConfigErrors)."""
-    from lightning_nas.spaces.nb201.space import (
-        from_arch_str,
-        from_ops_digits,
-        genotype_of_index,
-        nb201_index,
-    )
-
     if index_column not in INDEX_COLUMNS:
         raise ValueError(f"index_column must be one of {INDEX_COLUMNS}, not {index_column!r}")
     path = Path(path)
@@ -82,8 +75,22 @@ def read_nb201_csv(
         raise ConfigError(f"cannot read {what} CSV {path}: {err}") from None
     if not rows or index_column not in header:
         raise ConfigError(f"{path} has no {index_column} column; expected {expected}")
-    key = header.index(index_column)
+    order = _row_indices(path, header, rows, index_column)
+    columns: dict[tuple[str, str], np.ndarray] = {}
+    for j, name in enumerate(header):
+        dataset, _, field = name.partition(".")
+        if field in fields:
+            col = np.full(N_ARCHS, np.nan)
+            col[order] = to_column(_numbers(path, name, [row[j] if j < len(row) else "" for row in rows]), positive)
+            columns[(dataset, field)] = col
+    return columns
 
+
+def _row_indices(path: Path, header: list[str], rows: list[list[str]], index_column: str) -> list[int]:
+    """The NB201 index of every row (distinct, in range; an `ops` column must agree with `arch_index`)."""
+    from lightning_nas.spaces.nb201.space import from_arch_str, nb201_index
+
+    key = header.index(index_column)
     order: list[int] = []
     first_line: dict[int, int] = {}  # index -> the line that gave it
     for line, row in enumerate(rows, start=2):
@@ -100,35 +107,36 @@ def read_nb201_csv(
         first_line[index] = line
         order.append(index)
     if index_column == "arch_index" and "ops" in header:
-        ops = header.index("ops")
-        for line, (i, r) in enumerate(zip(order, rows, strict=True), start=2):
-            cell = r[ops] if ops < len(r) else ""
-            try:
-                agree = from_ops_digits(cell) == genotype_of_index(i)
-            except (ValueError, IndexError):
-                agree = False
-            if not agree:
-                raise ConfigError(
-                    f"{path} line {line}: ops {show(cell)} is not NB201 arch {i}; "
-                    "the ops column does not follow the NAS-Bench-201 index order"
-                )
+        _check_ops(path, header.index("ops"), order, rows)
+    return order
 
-    columns: dict[tuple[str, str], np.ndarray] = {}
-    for j, name in enumerate(header):
-        dataset, _, field = name.partition(".")
-        if field not in fields:
-            continue
-        values = []
-        for line, row in enumerate(rows, start=2):
-            cell = row[j].strip() if j < len(row) else ""
-            try:
-                value = float(cell) if cell else np.nan
-            except ValueError:
-                value = math.inf  # reported below with the cell as written
-            if math.isinf(value):
-                raise ConfigError(f"{path} line {line}: {name} is not a finite number: {show(cell)}")
-            values.append(value)
-        col = np.full(N_ARCHS, np.nan)
-        col[order] = to_column(values, positive)
-        columns[(dataset, field)] = col
-    return columns
+
+def _check_ops(path: Path, ops: int, order: list[int], rows: list[list[str]]) -> None:
+    from lightning_nas.spaces.nb201.space import from_ops_digits, genotype_of_index
+
+    for line, (i, r) in enumerate(zip(order, rows, strict=True), start=2):
+        cell = r[ops] if ops < len(r) else ""
+        try:
+            agree = from_ops_digits(cell) == genotype_of_index(i)
+        except (ValueError, IndexError):
+            agree = False
+        if not agree:
+            raise ConfigError(
+                f"{path} line {line}: ops {show(cell)} is not NB201 arch {i}; "
+                "the ops column does not follow the NAS-Bench-201 index order"
+            )
+
+
+def _numbers(path: Path, name: str, cells: list[str]) -> list[float]:
+    """Column `name`'s cells as floats (empty: NaN); a one-line ConfigError on the first that is not finite."""
+    values = []
+    for line, raw in enumerate(cells, start=2):
+        cell = raw.strip()
+        try:
+            value = float(cell) if cell else np.nan
+        except ValueError:
+            value = math.inf  # reported below with the cell as written
+        if math.isinf(value):
+            raise ConfigError(f"{path} line {line}: {name} is not a finite number: {show(cell)}")
+        values.append(value)
+    return values

@@ -203,8 +203,8 @@ def unreadable_checkpoint(path: Path) -> str | None:
 def run_finetune(cfg: RunConfig, target: Target, extra_callbacks: list[Callback] | None = None) -> dict[str, Any]:
     """Fine-tune `target.genotype` with `cfg.finetune`; writes finetune.json (and the exports) into
     `target.run_dir` and returns its content."""
+    problem = build_problem(cfg, check_budgets=False)  # checks the whole config, the recipe too
     recipe = resolve_recipe(cfg.finetune, cfg.seed)
-    problem = build_problem(cfg, check_budgets=False)
     check_split(recipe, problem.datamodule)
     lookup = benchmark_lookup(recipe.cfg, problem.space.benchmark, cfg.data.name)
     out_dir = Path(recipe.cfg.out_dir) if recipe.cfg.out_dir else target.run_dir / "finetune"

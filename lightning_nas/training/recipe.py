@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from lightning_nas.config import FinetuneConfig
-from lightning_nas.errors import ConfigError, check_choice
 
 PRESETS: dict[str, dict[str, Any]] = {
     "nb201": {"epochs": 200, "batch_size": 256, "limit_train_batches": 1.0, "limit_val_batches": 1.0},
@@ -45,25 +44,7 @@ class Recipe:
 
 
 def resolve_recipe(cfg: FinetuneConfig, run_seed: int) -> Recipe:
-    check_choice("finetune.preset", cfg.preset, PRESETS)
-    check_choice("finetune.test_checkpoint", cfg.test_checkpoint, TEST_CHECKPOINTS)
+    """The recipe `cfg` names: its preset's values filled in where `cfg` leaves them null (the values are
+    checked once, with the rest of the run config: `lightning_nas.settings.check_finetune`)."""
     filled = {k: v for k, v in PRESETS[cfg.preset].items() if getattr(cfg, k) is None}
-    cfg = replace(cfg, **filled)
-    _check_positive(cfg)
-    return Recipe(cfg, run_seed if cfg.seed is None else cfg.seed)
-
-
-def _check_positive(cfg: FinetuneConfig) -> None:
-    for name in ("epochs", "batch_size"):
-        if int(getattr(cfg, name)) < 1:
-            raise ConfigError(f"finetune.{name} must be >= 1, got {getattr(cfg, name)}")
-    for name in ("limit_train_batches", "limit_val_batches", "limit_test_batches"):
-        value = getattr(cfg, name)
-        if not value > 0 or (isinstance(value, float) and value > 1.0):
-            raise ConfigError(f"finetune.{name} must be a fraction in (0, 1] or a batch count >= 1, got {value}")
-    if not cfg.lr > 0:
-        raise ConfigError(f"finetune.lr must be > 0, got {cfg.lr}")
-    if not 0.0 <= cfg.beta <= 1.0:
-        raise ConfigError(f"finetune.beta must be in [0, 1], got {cfg.beta}")
-    if cfg.onnx_opset < 7:
-        raise ConfigError(f"finetune.onnx_opset must be >= 7, got {cfg.onnx_opset}")
+    return Recipe(replace(cfg, **filled), run_seed if cfg.seed is None else cfg.seed)

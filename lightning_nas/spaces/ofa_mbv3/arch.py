@@ -135,12 +135,8 @@ def block_params(b: Block) -> int:
     return params + b.mid * b.out_ch + 2 * b.out_ch
 
 
-def layer_flops(g: OFAGenotype, width_mult: float = 1.0, num_classes: int = 1000) -> list[int]:
-    """Multiply-accumulates of every conv / linear layer of the subnet, in network order."""
-    return _layer_flops(blocks(g, width_mult), g.r, width_mult, num_classes)
-
-
 def _layer_flops(layers: list[Block], resolution: int, width_mult: float, num_classes: int) -> list[int]:
+    """Multiply-accumulates of every conv / linear layer of the subnet, in network order."""
     w = widths(width_mult)
     size = layers[-1].out_size
     flops = [3 * w.stem * 9 * stem_size(resolution) ** 2]
