@@ -199,8 +199,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from lightning_nas.backends import threads_per_candidate
     from lightning_nas.pipeline import build_problem, build_scorer
-    from lightning_nas.precompute import sample_genotypes
     from lightning_nas.rmi.evaluator import RMIEvaluator
+    from lightning_nas.rmi.precompute import sample_genotypes
 
     t0 = time.perf_counter()
     cfgs = {s.name: config_for(s, args.seed, args.steps) for s in settings}

@@ -86,8 +86,8 @@ def build_shard(argv: list[str], tables: Path, profile: str, k: int, indices: li
     from lightning_nas.backends import build_backend
     from lightning_nas.config import apply_threads, parse_config
     from lightning_nas.pipeline import build_problem, build_scorer
-    from lightning_nas.precompute import export_table, precompute
     from lightning_nas.rmi.cache import open_run_cache
+    from lightning_nas.rmi.precompute import export_table, precompute
 
     cfg, _ = parse_config(argv)
     apply_threads(cfg)

@@ -377,8 +377,8 @@ def section_gpu_cpu_rmi(args: Any, prof: dict[str, Any], deadline: float) -> dic
     from lightning_nas.analysis.ranking import rank_agreement
     from lightning_nas.config import parse_config
     from lightning_nas.pipeline import build_problem, build_scorer
-    from lightning_nas.precompute import sample_genotypes
     from lightning_nas.rmi.evaluator import RMIEvaluator
+    from lightning_nas.rmi.precompute import sample_genotypes
 
     n = args.archs or prof["archs"]
     common = ["--search.backend", "local", "--cost.metric", "flops", "--cost.budget", "1000"]

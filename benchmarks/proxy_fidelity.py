@@ -4,7 +4,7 @@ NAS-Bench-201 architectures, and which setting is the `fast` CPU profile.
 Sample. One fixed, seeded sample of `--sample` NB201 archs (default 300), stratified by FLOPs: the whole
 space (15 625 archs) is cut into 5 FLOPs quintiles by rank (CIFAR-10 FLOPs of the NB201 table, ties broken
 by NB201 index, so each quintile holds exactly 3 125 archs); the archs of each quintile are taken in the
-seeded order of `lightning_nas.precompute.sample_genotypes(space, None, --sample_seed)` and the sample
+seeded order of `lightning_nas.rmi.precompute.sample_genotypes(space, None, --sample_seed)` and the sample
 interleaves the quintiles (Q1, Q2, ..., Q5, Q1, ...). Every prefix is therefore as balanced as it can be
 (5k archs: k per quintile), a smaller sample is a prefix of a larger one (same seed), and `--subsample M`
 (the first M of the sample, default 100) is stratified too; the expensive settings are scored on it.
@@ -309,8 +309,8 @@ class Study:
         if len(have) >= len(genotypes):
             return have[: len(genotypes)], cached[: len(genotypes)]
         from lightning_nas.backends import build_backend
-        from lightning_nas.precompute import precompute
         from lightning_nas.rmi.cache import open_run_cache
+        from lightning_nas.rmi.precompute import precompute
 
         problem = self.problem(overrides)
         space = problem.space
@@ -447,7 +447,7 @@ def capacity_rows(profile: dict[str, Any], replicates: dict[str, list[np.ndarray
 
 def sample_archs(space: Any, acc_table: Any, hw: Any, n: int, sample_seed: int) -> dict[str, np.ndarray]:
     """The stratified sample's columns: index, quintile, flops, params, accuracies, latencies."""
-    from lightning_nas.precompute import sample_genotypes
+    from lightning_nas.rmi.precompute import sample_genotypes
     from lightning_nas.spaces.nb201.space import nb201_index
 
     quintile = flops_quintiles(acc_table.column("cifar10", "flops_M"))

@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     set_torch_threads(args.threads)
     from _scoring import scoring_for
 
-    from lightning_nas.precompute import sample_genotypes
+    from lightning_nas.rmi.precompute import sample_genotypes
     from lightning_nas.tables.nb201_accuracy import NB201AccuracyTable
 
     prof = PROFILES[args.profile]

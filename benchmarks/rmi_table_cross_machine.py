@@ -74,8 +74,8 @@ def rescore(argv: list[str], table_path: Path, indices: list[int]) -> tuple[dict
     from lightning_nas.backends import build_backend
     from lightning_nas.config import apply_threads, parse_config
     from lightning_nas.pipeline import build_problem, build_scorer
-    from lightning_nas.precompute import precompute
     from lightning_nas.rmi.cache import open_run_cache
+    from lightning_nas.rmi.precompute import precompute
     from lightning_nas.rmi.score_key import run_score_parts
     from lightning_nas.spaces.nb201.space import genotype_of_index
     from lightning_nas.tables.rmi_table import check_table, read_table

@@ -55,7 +55,7 @@ def _peek(argv: list[str]) -> argparse.Namespace:
     return known
 
 
-def resolve(argv: list[str] | None) -> tuple[RunConfig, Path, str | None, str]:
+def _resolve(argv: list[str] | None) -> tuple[RunConfig, Path, str | None, str]:
     """(config, run directory, arch, where the arch comes from) from the command line; the run's
     config.yaml is the base config. With `--budget`, arch is the genotype JSON of the front member
     `lightning_nas.pick` chooses."""
@@ -91,7 +91,7 @@ def resolve(argv: list[str] | None) -> tuple[RunConfig, Path, str | None, str]:
         default_config=None,
     )
     if ns["budget"]:
-        from lightning_nas.pick import pick_from_run
+        from lightning_nas.reporting.run_reader import pick_from_run
 
         member = pick_from_run(run_dir, ns["budget"])
         return cfg, run_dir, json.dumps(member["genotype"]), f"pareto_front under --budget {' '.join(ns['budget'])}"
@@ -100,7 +100,7 @@ def resolve(argv: list[str] | None) -> tuple[RunConfig, Path, str | None, str]:
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    cfg, run_dir, arch, source = resolve(argv)
+    cfg, run_dir, arch, source = _resolve(argv)
     apply_threads(cfg)
     from lightning_nas.training.finetune import FINETUNE_JSON, finetune_run_dir, summary_line
 

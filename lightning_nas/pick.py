@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from lightning_nas.cli import prog as cli_prog
-from lightning_nas.errors import ConfigError, cli_entry
+from lightning_nas.errors import cli_entry
 from lightning_nas.reporting.args import OneLineArgumentParser
 from lightning_nas.reporting.format import fmt, fmt_cost
-from lightning_nas.reporting.run_reader import finished_run
+from lightning_nas.reporting.run_reader import pick_from_run
 from lightning_nas.run_dir import write_json
-from lightning_nas.search.pareto import member_costs, parse_budgets, pick
 
 DESCRIPTION = __doc__
 
@@ -39,27 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def front_of(results: dict[str, Any], run_dir: Path) -> list[dict[str, Any]]:
-    """results.json's Pareto front, or a one-line ConfigError when the run has none."""
-    front = results.get("pareto_front")
-    if not isinstance(front, list) or not front:
-        algorithm = results.get("algorithm", "ga")
-        raise ConfigError(
-            f"{run_dir} has no Pareto front (searched with search.algorithm {algorithm}); "
-            "search with --search.algorithm nsga2 to pick budgets afterwards"
-        )
-    return front
-
-
-def pick_from_run(run_dir: str | Path, budget_args: list[str]) -> dict[str, Any]:
-    """The front member `--budget` values choose in a finished NSGA-II run."""
-    path, results = finished_run(run_dir)
-    front = front_of(results, path)
-    budgets = parse_budgets(budget_args, list(member_costs(front[0])))
-    return {**pick(front, budgets), "picked_under": budgets}
-
-
-def describe(member: dict[str, Any]) -> str:
+def _describe(member: dict[str, Any]) -> str:
     costs = ", ".join(f"{c['metric']} {fmt_cost(c['value'], '.4g')} {c['unit']}" for c in member["costs"])
     return f"{member['description']}: RMI {fmt(member['rmi'])}, {costs}"
 
@@ -68,7 +47,7 @@ def describe(member: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     member = pick_from_run(args.run_dir, args.budget)
-    print(f"picked {describe(member)}", file=sys.stderr)
+    print(f"picked {_describe(member)}", file=sys.stderr)
     print(json.dumps(member, indent=2))
     if args.out:
         write_json(Path(args.out), member)

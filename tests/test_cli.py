@@ -68,3 +68,17 @@ def test_a_recorded_config_with_a_removed_key_still_reads(tmp_path, caplog):
     path.write_text(yaml.safe_dump(data))
     cfg = config_from_yaml(path)
     assert cfg.seed == 7 and "log_every_n_steps" in caplog.text
+
+
+def test_every_command_module_is_thin():
+    """The commands' one convention: `main(argv)` in the command's module (`COMMANDS[name].cli`), which parses
+    arguments and calls library code, defining nothing public besides `main` (helpers are `_private`; what
+    other code needs lives in the library, e.g. `lightning_nas.rmi.precompute`, `reporting.run_reader`)."""
+    import ast
+    import importlib.util
+
+    for name, command in ENTRY_COMMANDS.items():
+        path = Path(importlib.util.find_spec(command.cli).origin)
+        tree = ast.parse(path.read_text())
+        public = [n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef) and not n.name.startswith("_")]
+        assert public == ["main"], f"{name}: {path.name} defines {public}"

@@ -199,11 +199,11 @@ def test_rmi_term_in_loss() -> None:
 def test_search_callbacks_finetune_then_report(run_dir: Path, tmp_path: Path) -> None:
     """`finetune.enabled` registers FinetuneWinner before SearchReport; at the search's end they fine-tune
     the winner (here with the RMI term) and write a report that includes it."""
+    from lightning_nas.callbacks.defaults import default_callbacks
     from lightning_nas.callbacks.finetune import FinetuneWinner
     from lightning_nas.callbacks.report import SearchReport
 
     from lightning_nas.pipeline import build_problem
-    from lightning_nas.search.cli import default_callbacks
 
     run = tmp_path / "run"
     shutil.copytree(run_dir, run, ignore=shutil.ignore_patterns("finetune*", "export"))

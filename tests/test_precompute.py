@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from lightning_nas.errors import ConfigError
-from lightning_nas.precompute import main, sample_genotypes
+from lightning_nas.precompute import main
 from lightning_nas.rmi.cache import EvalCache
+from lightning_nas.rmi.precompute import sample_genotypes
 from lightning_nas.spaces.nb201.space import NB201Space
 from tests.conftest import tiny_overrides
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lightning_nas.precompute import sample_genotypes
+from lightning_nas.rmi.precompute import sample_genotypes
 from lightning_nas.spaces.nb201.space import NB201Space, nb201_index
 from lightning_nas.tables.nb201_csv import N_ARCHS
 from tests.conftest import REPO, shared_file

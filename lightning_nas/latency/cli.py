@@ -60,7 +60,7 @@ def _timing_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max_seconds", type=float, default=10.0, help="per operator (10)")
 
 
-def parser() -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:
     p = OneLineArgumentParser(prog=cli_prog("latency"), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineArgumentParser)
     build = sub.add_parser("build", help="measure a latency table on this machine")
@@ -87,7 +87,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def specs(args: argparse.Namespace) -> list[Any]:
+def _specs(args: argparse.Namespace) -> list[Any]:
     """The tables to measure, for the space the arguments describe."""
     for name in ("batch", "C", "N", "in_channels"):
         if getattr(args, name) < 1:
@@ -98,7 +98,7 @@ def specs(args: argparse.Namespace) -> list[Any]:
     return SPACE_TYPES.get(args.space).from_latency_shape(shape, args.resolution or []).latency_tables()
 
 
-def check_device(args: argparse.Namespace) -> None:
+def _check_device(args: argparse.Namespace) -> None:
     if args.threads < 1:
         raise ConfigError(f"--threads must be >= 1, got {args.threads}")
     if args.min_runs < 1 or args.max_seconds <= 0 or not 0 < args.threshold:
@@ -120,21 +120,21 @@ def main(argv: list[str] | None = None) -> int:
     # Lightning sets this when imported (a parent process may have): it makes every CUDA availability check,
     # which torch.utils.benchmark runs around each timed block, cost tens of microseconds on a CPU machine.
     os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)
-    args = parser().parse_args(argv)
+    args = _parser().parse_args(argv)
     from lightning_nas.latency import time_ops
 
     try:
         if args.command == "build":
-            check_device(args)
+            _check_device(args)
             from lightning_nas.latency.build import build_tables
 
             timing = {"min_runs": args.min_runs, "threshold": args.threshold, "max_seconds": args.max_seconds}
-            for path in build_tables(specs(args), args.out, args.batch, args.threads, args.backend, args.device, timing):
+            for path in build_tables(_specs(args), args.out, args.batch, args.threads, args.backend, args.device, timing):
                 print(f"wrote {path}")
         elif args.command == "export-ops":
             from lightning_nas.latency.build import export_operators
 
-            out = export_operators(specs(args), args.out, args.batch, args.opset)
+            out = export_operators(_specs(args), args.out, args.batch, args.opset)
             print(f"wrote {out}; on the target: python {out / 'time_ops.py'} {out} --out LUT.yaml")
         elif args.command == "calibrate":
             if args.n < 2 or (args.min_runs is not None and args.min_runs < 1):

@@ -146,3 +146,25 @@ def _value(text: str | None) -> Any:
         return float(text)
     except ValueError:
         return text
+
+
+def front_of(results: dict[str, Any], run_dir: Path) -> list[dict[str, Any]]:
+    """results.json's Pareto front, or a one-line ConfigError when the run has none."""
+    front = results.get("pareto_front")
+    if not isinstance(front, list) or not front:
+        algorithm = results.get("algorithm", "ga")
+        raise ConfigError(
+            f"{run_dir} has no Pareto front (searched with search.algorithm {algorithm}); "
+            "search with --search.algorithm nsga2 to pick budgets afterwards"
+        )
+    return front
+
+
+def pick_from_run(run_dir: str | Path, budget_args: list[str]) -> dict[str, Any]:
+    """The front member `--budget` values choose in a finished NSGA-II run."""
+    from lightning_nas.search.pareto import member_costs, parse_budgets, pick
+
+    path, results = finished_run(run_dir)
+    front = front_of(results, path)
+    budgets = parse_budgets(budget_args, list(member_costs(front[0])))
+    return {**pick(front, budgets), "picked_under": budgets}

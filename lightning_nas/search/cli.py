@@ -8,35 +8,16 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lightning_nas.cli import prog as cli_prog
 from lightning_nas.config import RunConfig, apply_threads, parse_config
 from lightning_nas.errors import ConfigError, cli_entry
 from lightning_nas.search.resume import config_of_run, given_keys, with_overrides
 
-if TYPE_CHECKING:
-    from lightning_nas.callbacks.base import SearchCallback
-
 DESCRIPTION = __doc__
 
 
-def default_callbacks(cfg: RunConfig) -> list[SearchCallback]:
-    from lightning_nas.callbacks.finetune import FinetuneWinner
-    from lightning_nas.callbacks.progress import ConsoleProgress
-    from lightning_nas.callbacks.progress_bar import GenerationProgressBar
-    from lightning_nas.callbacks.report import SearchReport
-    from lightning_nas.callbacks.tensorboard import TensorBoardSearchLogger
-
-    # the bar (stderr, when a terminal) first: it is cleared before the generation's line is printed
-    cbs: list[SearchCallback] = [GenerationProgressBar(), ConsoleProgress(), TensorBoardSearchLogger()]
-    if cfg.finetune.enabled:
-        cbs.append(FinetuneWinner())
-    cbs.append(SearchReport())  # last: the report includes the fine-tuning results
-    return cbs
-
-
-def resolve(argv: list[str] | None) -> RunConfig:
+def _resolve(argv: list[str] | None) -> RunConfig:
     """The run's config: from the command line, or, with --resume, the recorded one with the keys given
     on the command line applied (the search refuses those that would change its results)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -55,21 +36,22 @@ def resolve(argv: list[str] | None) -> RunConfig:
 def main(argv: list[str] | None = None) -> int:
     run_dir: Path | None = None  # the run a Ctrl-C leaves behind, once it is known
     try:
-        cfg = resolve(argv)
+        cfg = _resolve(argv)
         run_dir = Path(cfg.resume) if cfg.resume else None
         apply_threads(cfg)
+        from lightning_nas.callbacks.defaults import default_callbacks
         from lightning_nas.search.engine import Search
 
         search = Search(cfg, default_callbacks(cfg))
         run_dir = search.run_dir
         search.run()
     except KeyboardInterrupt:
-        print(interrupted_message(run_dir), file=sys.stderr)
+        print(_interrupted_message(run_dir), file=sys.stderr)
         return 130
     return 0
 
 
-def interrupted_message(run_dir: Path | None) -> str:
+def _interrupted_message(run_dir: Path | None) -> str:
     if run_dir is not None and (run_dir / "config.yaml").exists():
         return f"interrupted; continue with: python -m lightning_nas.search --resume {run_dir}"
     return "interrupted before the run directory was written; nothing to resume"

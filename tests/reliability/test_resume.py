@@ -130,7 +130,7 @@ def test_ctrl_c_while_the_reference_trains_exits_130_without_a_traceback(tmp_pat
 
 
 def test_the_interrupt_message_names_the_run_only_when_it_can_be_resumed(tmp_path):
-    from lightning_nas.search.cli import interrupted_message
+    from lightning_nas.search.cli import _interrupted_message as interrupted_message
 
     assert "nothing to resume" in interrupted_message(None)
     assert "nothing to resume" in interrupted_message(tmp_path)  # staged, never written
