@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 import tarfile
 from pathlib import Path
@@ -14,7 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `python benchmarks/x.py` from anywhere
     sys.path.insert(0, str(REPO))
 
-SHARED = REPO.parent / "shared" / "data"
+# ../shared/data beside the repo; $LNAS_SHARED_DATA names another (a device machine: .device-data, carried along)
+SHARED = Path(os.environ.get("LNAS_SHARED_DATA") or REPO.parent / "shared" / "data")
 RESULTS = REPO / "benchmarks" / "results"
 CONFIG = REPO / "benchmarks" / "configs" / "nb201_cifar10_small.yaml"
 CIFAR_DIR = Path("/tmp/cifar10-jpg")

@@ -20,8 +20,17 @@ build continues on another machine; shards of other settings are refused.
 
 Profiles: `small` (the wave-1 small profile: CIFAR-10 JPEGs, the shared ResNet-20, C8/N1 proxy network,
 100 steps; ~5 s per arch on one core), `fast` (the fidelity study's choice: C8/N1, 10 steps at lr 0.01,
-16x16 inputs, probe batch 64; ~0.5 s per arch) and `tiny` (digits, C4/N1, 3 steps: for tests). The last line is
-`shards=<built>/<total> rows=<n> seconds=<s>`."""
+16x16 inputs, probe batch 64; ~0.5 s per arch), `paper` (HW-EvRSNAS as published: the full C16/N5 network,
+32x32 inputs, probe 32 of 512, 100 steps at lr 0.1; ~55 s per arch on one CPU core: meant for a GPU,
+`--proxy.accelerator gpu --proxy.candidates_per_gpu 8 --search.backend local`) and `tiny` (digits, C4/N1,
+3 steps: for tests).
+
+Order: `--order FILE` scores the classes in the order of FILE (one NB201 index per line, each standing for
+its class; the classes it leaves out follow in index order), e.g. `benchmarks/tables/priority_nb201.txt`
+(the competitive set of issue 26, then the fidelity sample: written by `proxy_fidelity.py --write_priority`);
+shard k is then the k-th block of that order. `--time_cap_s S` starts no shard that would end after S
+seconds (judged by the slowest shard so far): a capped build stops between shards, everything it built
+exported. The last line is `shards=<built>/<total> rows=<n> seconds=<s>`."""
 
 from __future__ import annotations
 
@@ -42,6 +51,11 @@ PROFILES: dict[str, list[str]] = {
     "fast": [
         "--space.C", "8", "--space.N", "1", "--proxy.steps", "10", "--proxy.lr", "0.01", "--data.resolution", "16",
         "--space.full_resolution", "32", "--probe.batch_size", "64", "--proxy.score_bn_mode", "train",
+    ],
+    # HW-EvRSNAS's own setting (issue 26): probe pool 512 / batch 32 and beta 0.8 are the small config's defaults
+    "paper": [
+        "--space.C", "16", "--space.N", "5", "--proxy.steps", "100", "--proxy.lr", "0.1", "--data.resolution", "32",
+        "--space.full_resolution", "32", "--probe.batch_size", "32", "--proxy.score_bn_mode", "train",
     ],
     "tiny": [
         "--data.name", "digits", "--data.resolution", "16", "--reference.train_epochs", "1",
@@ -65,6 +79,26 @@ def representatives() -> list[int]:
     return sorted(reps("nb201").values())
 
 
+def ordered(reps: list[int], order_file: str | None) -> list[int]:
+    """The representatives in the order of `order_file` (each index stands for its class; the classes it
+    leaves out follow in index order), or as they are without one."""
+    if not order_file:
+        return reps
+    from lightning_nas.spaces.nb201.isomorphism import classes
+    from lightning_nas.spaces.nb201.space import NB201Space
+
+    rep_of = {i: members[0] for members in classes(NB201Space(), "nb201").values() for i in members}
+    try:
+        wanted = [int(line.split("#", 1)[0]) for line in Path(order_file).read_text().splitlines() if line.split("#", 1)[0].strip()]
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"error: --order {order_file}: needs one NB201 index per line ({err})") from None
+    bad = [i for i in wanted if i not in rep_of]
+    if bad:
+        raise SystemExit(f"error: --order {order_file}: {bad[0]} is not an NB201 index (0..15624)")
+    first = list(dict.fromkeys(rep_of[i] for i in wanted))
+    return first + sorted(set(reps) - set(first))
+
+
 def shard_path(tables: Path, profile: str, k: int) -> Path:
     return tables / "shards" / f"rmi_nb201_{profile}.part-{k:03d}.csv.gz"
 
@@ -81,7 +115,7 @@ def genotypes_of(indices: list[int]) -> list[Any]:
     return [by_index[i] for i in indices]
 
 
-def build_shard(argv: list[str], tables: Path, profile: str, k: int, indices: list[int]) -> dict[str, Any]:
+def build_shard(argv: list[str], tables: Path, profile: str, k: int, indices: list[int], order: str | None = None) -> dict[str, Any]:
     """Score shard k's representatives through the persistent cache and export them as a shard table."""
     from lightning_nas.backends import build_backend
     from lightning_nas.config import apply_threads, parse_config
@@ -106,6 +140,10 @@ def build_shard(argv: list[str], tables: Path, profile: str, k: int, indices: li
     path = shard_path(tables, profile, k)
     path.parent.mkdir(parents=True, exist_ok=True)
     extra = {"shard": k, "indices": [indices[0], indices[-1]], "wall_seconds": round(time.perf_counter() - began, 1), "counts": counts}
+    if order:  # shard k is a block of this order: which file, and its content
+        import hashlib
+
+        extra["order"] = {"file": Path(order).name, "sha256": hashlib.sha256(Path(order).read_bytes()).hexdigest()}
     return export_table(path, cfg, scorer, cache, problem.space, genotypes, extra)
 
 
@@ -215,9 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tables", default=str(TABLES), help="where shards and the table go")
     p.add_argument("--cache", default=None, help="the persistent score cache (default: the config's)")
     p.add_argument("--record", default=None, help="with --merge: write the build's record (summary.json, README.md, command.txt) here")
+    p.add_argument("--order", default=None, help="score the classes in this file's order (one NB201 index per line)")
+    p.add_argument("--time_cap_s", type=float, default=None, help="start no shard that would end after this many seconds")
     a, rest = p.parse_known_args(argv)  # the rest are config overrides (--search.backend local, --threads 1, ...)
     tables = Path(a.tables)
-    reps = representatives()[: a.limit]
+    reps = ordered(representatives(), a.order)[: a.limit]
     total = shard_count(len(reps), a.shard_size)
     todo: list[int] = []
     if a.shard == "next":
@@ -227,16 +267,22 @@ def main(argv: list[str] | None = None) -> int:
         if not 0 <= k < total:
             raise SystemExit(f"error: --shard {k} out of range; valid: 0..{total - 1} (or next)")
         todo = [k]
-    seconds = 0.0
+    seconds, slowest, began = 0.0, 0.0, time.perf_counter()
     for k in todo:
-        prov = build_shard(profile_argv(a.profile, a.cache, rest), tables, a.profile, k, reps[k * a.shard_size : (k + 1) * a.shard_size])
+        if a.time_cap_s is not None and time.perf_counter() - began + slowest > a.time_cap_s:
+            print(f"time cap: {a.time_cap_s:g} s reached before shard {k} (the slowest shard took {slowest:.0f} s)", flush=True)
+            break
+        prov = build_shard(profile_argv(a.profile, a.cache, rest), tables, a.profile, k, reps[k * a.shard_size : (k + 1) * a.shard_size], a.order)
         seconds += prov["wall_seconds"]
+        slowest = max(slowest, prov["wall_seconds"])
         print(f"shard {k}: {prov['rows']} archs, {prov['wall_seconds']} s, score hash {prov['score_hash']}", flush=True)
     rows = 0
     if a.merge:
         prov = merge(tables, a.profile, total)
         rows = prov["rows"]
         print(json.dumps({k: prov[k] for k in ("rows", "space_size", "complete", "classes_scored", "score_hash")}))
+        print(f"coverage: {prov['classes_scored']} of {N_CLASSES_NB201} classes ({100 * prov['classes_scored'] / N_CLASSES_NB201:.1f} %), "
+              f"{prov['rows']} of {prov['space_size']} archs; seconds per arch: {prov.get('seconds_per_arch')}")  # fmt: skip
         if a.record:
             write_record(Path(a.record), argv, tables / f"rmi_nb201_{a.profile}.csv.gz", prov)
     built = sum(shard_path(tables, a.profile, k).exists() for k in range(total))

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# One-shot check for a lent GPU machine (one NVIDIA H200, 16 cores): every section of
-# benchmarks/device_check.py in priority order, each under its own time cap, within TOTAL_S seconds in all
-# (default 345: the whole script ends within 6 minutes). Run it from anywhere; it works in the repo root.
+# One-shot check for a lent GPU machine (one NVIDIA H100/H200, 16 cores), in priority order, each part under
+# its own time cap, within TOTAL_S seconds in all (default 560: the whole script ends within 10 minutes):
+# first the paper-setting RMI table (issue 26: benchmarks/build_rmi_table.py --profile paper, the classes in
+# the order of benchmarks/tables/priority_nb201.txt, shards under $OUT/rmi_table, then its coverage), then
+# every section of benchmarks/device_check.py. Run it from anywhere; it works in the repo root.
 #
 #     benchmarks/device_check.sh              # on the GPU machine
 #     benchmarks/device_check.sh --dry-run    # CPU, toy size, well under a minute (what the tests run)
@@ -17,13 +19,13 @@ set -uo pipefail
 
 dry_run=()
 only=""
-TOTAL_S="${TOTAL_S:-345}"
+TOTAL_S="${TOTAL_S:-560}"
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --dry-run) dry_run=(--dry-run); shift ;;
         --section) only="${2:?--section needs a name}"; shift 2 ;;
         --total-s) TOTAL_S="${2:?--total-s needs seconds}"; shift 2 ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "error: unknown argument '$1' (valid: --dry-run, --section NAME, --total-s SECONDS)" >&2; exit 2 ;;
     esac
 done
@@ -34,6 +36,9 @@ exec > >(tee -a "$OUT_DIR/device_check.log") 2>&1
 export PYTHONUNBUFFERED=1
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 PYTHON="${PYTHON:-$([[ -x .venv/bin/python ]] && echo .venv/bin/python || echo python3)}"
+if [[ -z ${LNAS_SHARED_DATA:-} && ! -d ../shared/data ]]; then  # the benchmark scripts' data on a device machine
+    for d in shared/data .device-data; do [[ -d $d ]] && { export LNAS_SHARED_DATA="$PWD/$d"; break; }; done
+fi
 driver=(benchmarks/device_check.sh "${dry_run[@]}" ${only:+--section "$only"})
 commands=("${driver[*]}")
 failed=0
@@ -86,13 +91,39 @@ run_section() {
     echo "== section $name: rc=$rc, $((SECONDS - t)) s (total $(elapsed) s)"
 }
 
-# Caps sum to 335 s: the environment step may take 5 s of TOTAL_S (345, less 5 s of margin) before the last
-# section's cap shrinks. search_throughput (175 s before trainer_overhead came) splits whatever it gets
-# among its settings, while gpu_cpu_rmi's CPU side needs its 150 s for one wave of C16/N5 candidates.
-run_section search_throughput 125
+# ---- the paper-setting RMI table: most of the device time, first ----------------------------------------
+# Shards of 64 classes, 8 candidates per GPU; the build starts no shard it cannot finish within its cap (the
+# timeout is the backstop), then merges what it built and records the coverage and seconds per arch.
+run_table() {
+    local cap=$1
+    [[ -n $only && $only != paper_table ]] && return 0
+    local soft=$(( cap - 30 ))  # leaves the merge its time
+    local sizing=(--profile paper --shard_size 64)
+    local run_on=(--proxy.accelerator gpu --proxy.candidates_per_gpu 8 --search.backend local --search.workers auto
+                  --search.threads_per_worker 1)
+    if [[ ${#dry_run[@]} -gt 0 ]]; then sizing=(--profile tiny --limit 4 --shard_size 2); run_on=(); fi
+    local tables="$OUT_DIR/rmi_table"
+    local common=("${sizing[@]}" --order benchmarks/tables/priority_nb201.txt --tables "$tables" --cache "$tables/cache.sqlite")
+    local cmd=(benchmarks/build_rmi_table.py "${common[@]}" --shard next --max_shards 999 --time_cap_s "$soft" "${run_on[@]}")
+    local merge=(benchmarks/build_rmi_table.py "${common[@]}" --merge --record "$tables/record")
+    commands+=("python ${cmd[*]}" "python ${merge[*]}")
+    echo "== section paper_table (cap ${cap} s)"
+    local t=$SECONDS
+    mkdir -p "$tables"
+    timeout --kill-after=5 "$(( cap - 20 ))" "$PYTHON" "${cmd[@]}"
+    local rc=$?
+    timeout --kill-after=5 20 "$PYTHON" "${merge[@]}" || rc=1
+    (( rc != 0 )) && failed=1
+    echo "== section paper_table: rc=$rc, $((SECONDS - t)) s (total $(elapsed) s)"
+}
+run_table 270
+
+# Caps sum to 545 s: the environment step may take 10 s of TOTAL_S (560, less 5 s of margin) before the last
+# section's cap shrinks. search_throughput splits whatever it gets among its settings, while gpu_cpu_rmi's
+# CPU side needs its 150 s for one wave of C16/N5 candidates.
+run_section search_throughput 80
 run_section gpu_cpu_rmi 150
-run_section trainer_overhead 60
-# ---- RMI table chunk (later work: a section of device_check.py, then a line here) -------------------
+run_section trainer_overhead 45
 # ---- own-device latency table (later work: a section of device_check.py, then a line here) ----------
 
 printf '%s\n' "${commands[@]}" > "$OUT_DIR/command.txt"

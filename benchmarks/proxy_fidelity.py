@@ -553,6 +553,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--replicates", type=int, choices=(1, 2), default=None, help="override each setting's replicates (2: self-agreement)")
     p.add_argument("--shards", default=None, help="folder of committed score shards: read first, one written per --chunk archs")
     p.add_argument("--chunk", type=int, default=5, help="archs per shard")
+    p.add_argument("--write_priority", default=None,
+                   help="write the GPU table's scoring order to this file and stop: the competitive set's members, then the "
+                        "--sample archs (build_rmi_table.py --order)")  # fmt: skip
     p.add_argument("--fast_table", default=str(common.REPO / "benchmarks" / "tables" / "rmi_nb201_fast.csv.gz"),
                    help="the fast profile's whole-space table of scores: a baseline row (and the competitive set's fast list)")
     args = p.parse_args(argv)
@@ -580,6 +583,9 @@ def main(argv: list[str] | None = None) -> int:
     base_space = study.problem(overrides_of(base)).space
     fast_rmi, fast_rep = read_fast_table(Path(args.fast_table))
     competitive: list[dict[str, Any]] = []
+    if args.write_priority:
+        return write_priority(Path(args.write_priority), hw, acc_table, fast_rmi, fast_rep,
+                              sample_archs(base_space, acc_table, hw, args.sample, args.sample_seed)["index"], args.sample_seed)  # fmt: skip
     if args.archs == "competitive":
         flops_all, acc_all = acc_table.column("cifar10", "flops_M"), acc_table.column("cifar10", "test_acc")
         members, competitive = competitive_set(hw, acc_all, flops_all, fast_rmi, fast_rep, common.DEVICES, args.sample_seed)
@@ -700,6 +706,19 @@ def main(argv: list[str] | None = None) -> int:
         print("fast_profile=none kendall_tau=nan")
     else:
         print(f"fast_profile={profile['setting']} kendall_tau={profile['tau_cifar10']:.4f}")
+    return 0
+
+
+def write_priority(path: Path, hw: Any, acc_table: Any, fast_rmi: np.ndarray, fast_rep: np.ndarray, sample: np.ndarray,
+                   seed: int) -> int:  # fmt: skip
+    """The order in which a paper-setting table is scored (issue 26): the competitive set, then the sample."""
+    members, _ = competitive_set(hw, acc_table.column("cifar10", "test_acc"), acc_table.column("cifar10", "flops_M"), fast_rmi,
+                                 fast_rep, common.DEVICES, seed)  # fmt: skip
+    order = list(dict.fromkeys([*members, *(int(i) for i in sample)]))
+    header = (f"# NB201 indices in the order a paper-setting table is scored: the competitive set ({len(members)}, issue 26), "
+              f"then the fidelity sample ({len(sample)}, sample seed {seed}); written by benchmarks/proxy_fidelity.py --write_priority\n")  # fmt: skip
+    path.write_text(header + "".join(f"{i}\n" for i in order))
+    print(f"priority order: {len(order)} archs ({len(members)} competitive, then the sample) -> {path}")
     return 0
 
 

@@ -120,3 +120,24 @@ def test_a_committed_table_serves_a_paper_size_search_without_training(table, tm
     scores = read_table(table).scores
     assert best["rmi"] == scores[best["key"]].rmi and feasible["rmi"] == scores[feasible["key"]].rmi
     assert max(s.rmi for s in scores.values()) >= best["rmi"] >= feasible["rmi"]
+
+
+def test_an_order_file_puts_its_classes_first_and_the_time_cap_stops_between_shards(tmp_path, capsys):
+    reps = builder.representatives()
+    order = tmp_path / "order.txt"
+    members = classes(None, "nb201")
+    later = [m for m in members.values() if len(m) > 1][-1]  # a class far down the index order, named by a non-representative
+    order.write_text(f"# first\n{later[1]}\n{reps[100]}\n{reps[100]}\n")
+    assert builder.ordered(reps, str(order))[:3] == [later[0], reps[100], reps[0]]
+    assert sorted(builder.ordered(reps, str(order))) == reps  # every class once
+    build(tmp_path, "--order", str(order), "--shard", "next", "--max_shards", "2", "--time_cap_s", "0.001", "--merge")
+    out = capsys.readouterr().out
+    assert "shard 0:" in out and "shard 1:" not in out and "time cap: 0.001 s reached before shard 1" in out
+    shard = read_table(builder.shard_path(tmp_path, "tiny", 0))
+    assert shard.provenance["order"]["file"] == "order.txt" and len(shard.provenance["order"]["sha256"]) == 64
+    with gzip.open(tmp_path / "rmi_nb201_tiny.csv.gz", "rt") as f:
+        assert {int(r["scored_as"]) for r in csv.DictReader(f)} == {later[0], reps[100], reps[0]}
+    assert "coverage: 3 of 6466 classes" in out
+    order.write_text("99999\n")
+    with pytest.raises(SystemExit, match="99999 is not an NB201 index"):
+        builder.ordered(reps, str(order))

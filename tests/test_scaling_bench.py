@@ -5,6 +5,7 @@ real proxy trainings; about 30 s each on a 2-core CPU)."""
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import math
 import os
@@ -119,11 +120,25 @@ def test_device_check_dry_run(tmp_path: Path) -> None:
     env = {**os.environ, "OUT": str(out), "PYTHON": sys.executable}
     run = subprocess.run(
         ["bash", str(REPO / "benchmarks" / "device_check.sh"), "--dry-run"],
-        capture_output=True, text=True, timeout=300, env=env,
+        capture_output=True, text=True, timeout=600, env=env,
     )  # fmt: skip
     text = run.stdout
     assert run.returncode == 0, text[-3000:] + run.stderr[-2000:]
     lines = text.splitlines()
+    # the paper-setting table first (at toy size: 4 classes of the priority order, 2 shards), then its coverage
+    assert any(re.match(r"== section paper_table: rc=0, \d+ s", line) for line in lines), text
+    assert [line.split(":")[0] for line in lines if re.match(r"shard \d: 2 archs", line)] == ["shard 0", "shard 1"], text
+    assert any(line.startswith("coverage: 4 of 6466 classes (0.1 %)") for line in lines), text
+    priority = [int(x) for x in (REPO / "benchmarks" / "tables" / "priority_nb201.txt").read_text().split() if x.isdigit()]
+    built = json.loads((out / "rmi_table" / "rmi_nb201_tiny.json").read_text())
+    assert built["classes_scored"] == 4 and built["complete"] is False
+    from lightning_nas.spaces.nb201.isomorphism import classes
+    from lightning_nas.spaces.nb201.space import NB201Space
+
+    rep_of = {i: members[0] for members in classes(NB201Space(), "nb201").values() for i in members}
+    with gzip.open(out / "rmi_table" / "rmi_nb201_tiny.csv.gz", "rt") as f:
+        scored_as = {int(r["scored_as"]) for r in csv.DictReader(f)}
+    assert scored_as == {rep_of[i] for i in priority[:4]}  # the first classes of the priority order
     assert any(re.match(r"== section search_throughput: rc=0, \d+ s", line) for line in lines), text
     assert any(re.match(r"== section gpu_cpu_rmi: rc=0, \d+ s", line) for line in lines), text
     assert any(re.match(r"== section trainer_overhead: rc=0, \d+ s", line) for line in lines), text
@@ -142,7 +157,9 @@ def test_device_check_dry_run(tmp_path: Path) -> None:
         assert sum(bool(re.match(pattern, line)) for line in lines) == 1, text
     assert re.search(r"== device check done in \d+ s \(failed sections: 0\)", text)
     files = {p.name for p in out.iterdir()}
-    assert files == {"device_check.log", "command.txt", "config.json", "versions.json", "search_throughput.json", "gpu_cpu_rmi.json", "trainer_overhead.json"}
+    assert files == {"device_check.log", "command.txt", "config.json", "versions.json", "search_throughput.json", "gpu_cpu_rmi.json",
+                     "trainer_overhead.json", "rmi_table"}  # fmt: skip
+    assert {p.name for p in (out / "rmi_table").iterdir()} >= {"shards", "record", "rmi_nb201_tiny.csv.gz"}
     result = json.loads((out / "search_throughput.json").read_text())
     assert [r["candidates_per_gpu"] for r in result["settings"]] == [8, 4, 1] and result["dry_run"] is True
     overhead = json.loads((out / "trainer_overhead.json").read_text())
@@ -152,7 +169,9 @@ def test_device_check_dry_run(tmp_path: Path) -> None:
         assert len(s["rows"]) == 2 and all(r["ratio"] == pytest.approx(r["lightning_s"] / r["plain_s"]) for r in s["rows"])
         assert s["rmi_lightning"] == s["rmi_plain"] and s["ratio_min"] <= s["ratio_median"] <= s["ratio_max"]
     assert (out / "command.txt").read_text().splitlines()[0] == "benchmarks/device_check.sh --dry-run"
-    assert [c.split()[3] for c in (out / "command.txt").read_text().splitlines()[1:]] == list(device_check.SECTIONS)
+    commands = (out / "command.txt").read_text().splitlines()
+    assert all(c.startswith("python benchmarks/build_rmi_table.py --profile tiny") for c in commands[1:3])
+    assert [c.split()[3] for c in commands[3:]] == list(device_check.SECTIONS)
 
 
 def test_device_check_sh_rejects_unknown_arguments() -> None:
