@@ -265,6 +265,7 @@ class Study:
     progress: bool = True
     shards: ShardStore | None = None  # committed shards: read first, one written per `chunk` archs scored
     chunk: int = 5
+    train: bool = True  # False: report from the shards alone, unscored archs left out (a study still running)
     trained: int = 0
     looked_up: int = 0
     problems: dict[tuple[str, ...], Any] = field(default_factory=dict)
@@ -317,9 +318,9 @@ class Study:
         keys = [space.key(g) for g in genotypes]
         sid = setting_id(overrides, self.seed)
         sharded = self.shards.load(sid, init_seed, threads) if self.shards else {}
-        if all(k in sharded for k in keys):  # no need to build the scorer (the reference's features, the probe)
-            self.looked_up += len(keys)
-            results, cached = [sharded[k] for k in keys], [True] * len(keys)
+        if all(k in sharded for k in keys) or not self.train:  # no scorer needed (the reference's features, the probe)
+            results, cached = [sharded.get(k) for k in keys], [k in sharded for k in keys]
+            self.looked_up += sum(cached)
             self.memo[memo_key] = (results, cached)
             return results, cached
         scorer = self.scorer(overrides, init_seed, threads)
@@ -553,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--replicates", type=int, choices=(1, 2), default=None, help="override each setting's replicates (2: self-agreement)")
     p.add_argument("--shards", default=None, help="folder of committed score shards: read first, one written per --chunk archs")
     p.add_argument("--chunk", type=int, default=5, help="archs per shard")
+    p.add_argument("--no_train", action="store_true", help="report from --shards alone (unscored archs left out, n_scored says how many)")
     p.add_argument("--write_priority", default=None,
                    help="write the GPU table's scoring order to this file and stop: the competitive set's members, then the "
                         "--sample archs (build_rmi_table.py --order)")  # fmt: skip
@@ -578,7 +580,10 @@ def main(argv: list[str] | None = None) -> int:
     settings, notes = pick_settings(args.settings, base)
     backend = args.backend or ("local" if args.workers > 1 else "serial")
     shards = ShardStore(args.shards) if args.shards else None
-    study = Study(args.seed, args.cache, args.threads, backend, args.workers, progress=not args.quiet, shards=shards, chunk=args.chunk)
+    if args.no_train and not shards:
+        raise SystemExit("error: --no_train reports from committed shards: give --shards DIR")
+    study = Study(args.seed, args.cache, args.threads, backend, args.workers, progress=not args.quiet, shards=shards, chunk=args.chunk,
+                  train=not args.no_train)  # fmt: skip
     acc_table, hw = NB201AccuracyTable.load(common.ACC_TABLE), HWNASBenchTable.load(common.HW_TABLE)
     base_space = study.problem(overrides_of(base)).space
     fast_rmi, fast_rep = read_fast_table(Path(args.fast_table))
@@ -760,7 +765,7 @@ def _json_default(v: Any) -> Any:
 def readme(summary: list[dict[str, Any]], extensions: list[dict[str, Any]], baselines: list[dict[str, Any]], best: dict[str, Any] | None,
            profile: dict[str, Any] | None, why: str, notes: list[str], config: dict[str, Any], study: Study, wall: float,
            versus_sub: list[dict[str, Any]]) -> str:  # fmt: skip
-    main_cols = ("setting", "changes", "n", "seconds_per_arch", "table_hours", "tau_cifar10", "rho_cifar10", "tau_cifar100",
+    main_cols = ("setting", "changes", "n", "n_scored", "seconds_per_arch", "table_hours", "tau_cifar10", "rho_cifar10", "tau_cifar100",
                  "tau_ImageNet16-120", "top10_precision", "self_tau", "tau_threads", "snr_top20", "tau_diff", "diff_lo", "diff_hi",
                  "gain_vs_profile", "gain_lo", "gain_hi")  # fmt: skip
     band_cols = ("setting", *(f"tau_q{q + 1}" for q in range(QUINTILES)), *(f"tau_{d}" for d in common.DEVICES))

@@ -195,6 +195,17 @@ def test_a_longer_setting_scores_two_views_of_one_training_and_resumes_from_shar
     assert again["trained"] == 0 and again["looked_up"] == 12
     assert [r["tau_cifar10"] for r in again["settings"]] == [r["tau_cifar10"] for r in first["settings"]]
 
+    for path in shards.glob("*.csv"):  # keep one shard of each scoring: a study still running
+        if sum(1 for _ in open(path)) == 2:
+            path.unlink()
+    argv = ["--archs", str(archs), "--settings", "base,long", "--base", base, "--thread_check", "0", "--no_synflow", "--bootstrap", "20",
+            "--capacity_weights", "", "--out", str(out), "--shards", str(shards), "--no_train", "--quiet"]  # fmt: skip
+    assert pf.main(argv) == 0
+    partial = json.loads((out / "summary.json").read_text())
+    assert partial["trained"] == 0 and {r["setting"]: r["n_scored"] for r in partial["settings"]} == {"base": 3, "long": 3, "long@4": 3}
+    with pytest.raises(SystemExit, match="--no_train reports from committed shards"):
+        pf.main([a for a in argv if a not in ("--shards", str(shards))])
+
 
 def test_arch_lists_are_read_or_refused_in_one_line(tmp_path: Path) -> None:
     good = tmp_path / "a.txt"
