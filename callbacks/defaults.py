@@ -1,5 +1,5 @@
 """The callbacks a search run from the command line gets: progress bar, console lines, TensorBoard, the
-fine-tuning of the winner (when `finetune.enabled`) and the report."""
+refine stage (when `refine.enabled`), the fine-tuning of the winner (when `finetune.enabled`) and the report."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ def default_callbacks(cfg: RunConfig) -> list[SearchCallback]:
 
     # the bar (stderr, when a terminal) first: it is cleared before the generation's line is printed
     cbs: list[SearchCallback] = [GenerationProgressBar(), ConsoleProgress(), TensorBoardSearchLogger()]
+    if cfg.refine.enabled:  # before fine-tuning: it fine-tunes the refined winner
+        from lightning_nas.callbacks.refine import RefineStage
+
+        cbs.append(RefineStage())
     if cfg.finetune.enabled:
         cbs.append(FinetuneWinner())
     cbs.append(SearchReport())  # last: the report includes the fine-tuning results

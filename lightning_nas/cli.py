@@ -27,6 +27,7 @@ class Command:
 COMMANDS: dict[str, Command] = {
     "search": Command("lightning_nas.search", "lightning_nas.search.cli", "run or resume a search (no options: the quick start)"),
     "score": Command("lightning_nas.score", "lightning_nas.score", "score one architecture with the RMI proxy"),
+    "refine": Command("lightning_nas.refine", "lightning_nas.refine.cli", "train a finished search's short list briefly and pick the most accurate"),
     "finetune": Command("lightning_nas.finetune", "lightning_nas.finetune", "train a search's winner (or any architecture) from scratch and evaluate it"),
     "report": Command("lightning_nas.report", "lightning_nas.report", "write report.md and plots for finished runs"),
     "precompute": Command("lightning_nas.precompute", "lightning_nas.precompute", "score many architectures into the persistent cache"),

@@ -213,6 +213,40 @@ class CostConfig(ConstraintConfig):
 
 
 @dataclass
+class RefineConfig:
+    """The refine stage (not in the paper; off by default): after the search, and before fine-tuning, a
+    short list of at most `k` feasible candidates, one per isomorphism class, each trained for a short
+    schedule and ranked by validation accuracy; the most accurate becomes the run's answer (results.json
+    keeps the proxy's best beside it).
+
+    shortlist: how many candidates each source gives, taken in this order until `k` are chosen:
+    `fitness` (the highest fitness among the candidates the search scored), `capacity` (the
+    highest-capacity feasible candidates the search scored) and `space_capacity` (the highest-capacity
+    feasible archs of the whole space, where it can be enumerated, e.g. NB201). Capacity is FLOPs, or
+    params under a FLOPs budget (every candidate then sits at the budget). Provisional default: the mix
+    issue 25 measured with NB201's 12-epoch accuracies (fitness 5 + the 10 most FLOPs: 0.47 pp mean
+    regret, 15 trainings); `benchmarks/` will choose it on settings that do not report it.
+    epochs, data_fraction: the short schedule (`data_fraction` of the training images, seeded); the
+    fine-tune recipe's optimiser (finetune.lr, momentum, weight_decay, nesterov). network: `reduced`
+    (the proxy network, space.C/N) or `full`. val_fraction: the share of the training images held out
+    for ranking when data.val_fraction is 0 (never the test split).
+    table: a CSV of accuracies that serves the stage without training (`arch_index` or `arch_str`, and
+    the column `table_column`, e.g. `cifar10.valid_acc_12ep` of NAS-Bench-201's 12-epoch file;
+    `table_seconds_column` is recorded as the simulated training cost); null: train each."""
+
+    enabled: bool = False
+    k: int = 15
+    shortlist: dict[str, int] = field(default_factory=lambda: {"fitness": 5, "capacity": 0, "space_capacity": 10})
+    epochs: int = 2
+    data_fraction: float = 0.25
+    network: str = "reduced"
+    val_fraction: float = 0.1
+    table: str | None = None
+    table_column: str = "cifar10.valid_acc_12ep"
+    table_seconds_column: str | None = "cifar10.train_seconds_12ep"
+
+
+@dataclass
 class FinetuneConfig:
     """Fine-tune the winner after the search (`enabled`), see `python -m lightning_nas.finetune`.
 
@@ -293,6 +327,7 @@ class RunConfig:
     proxy: ProxyConfig = field(default_factory=ProxyConfig)
     cost: CostConfig = field(default_factory=CostConfig)
     search: GAConfig = field(default_factory=GAConfig)
+    refine: RefineConfig = field(default_factory=RefineConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
     ray: RayConfig = field(default_factory=RayConfig)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from lightning_nas.config import MAX_POPULATION, DataConfig, FinetuneConfig, GAConfig, RunConfig
+from lightning_nas.config import MAX_POPULATION, DataConfig, FinetuneConfig, GAConfig, RefineConfig, RunConfig
 from lightning_nas.costs import check_budget, constraint_key
 from lightning_nas.errors import ConfigError, check_choice, check_path
 from lightning_nas.rmi.score_key import resolve_accelerator
@@ -33,6 +33,7 @@ def check_config(cfg: RunConfig) -> None:
     check_score_steps(cfg.proxy.score_steps, cfg.proxy.steps)
     check_data(cfg.data)
     check_finetune(cfg.finetune, cfg.seed)
+    check_refine(cfg.refine)
     check_objectives(cfg)
 
 
@@ -84,6 +85,24 @@ def check_execution(cfg: RunConfig) -> None:
 def check_data(cfg: DataConfig) -> None:
     if not 0.0 <= cfg.val_fraction < 1.0:
         raise ConfigError(f"data.val_fraction must be in [0, 1) (0: no validation split), got {cfg.val_fraction}")
+
+
+def check_refine(cfg: RefineConfig) -> None:
+    """The refine stage's keys (checked whether or not it is enabled: `lightning-nas refine` enables it later)."""
+    from lightning_nas.refine.shortlist import SOURCES
+
+    check_number("refine.k", cfg.k, 1)
+    if not isinstance(cfg.shortlist, dict) or not cfg.shortlist:
+        raise ConfigError(f"refine.shortlist must map sources to counts, e.g. {{fitness: 5, space_capacity: 10}}, got {cfg.shortlist!r}")
+    for source, count in cfg.shortlist.items():
+        check_choice("refine.shortlist source", source, SOURCES)
+        check_number(f"refine.shortlist.{source}", count, 0)
+    check_number("refine.epochs", cfg.epochs, 1)
+    check_number("refine.data_fraction", cfg.data_fraction, 0, 1, low_open=True)
+    check_number("refine.val_fraction", cfg.val_fraction, 0, 1, low_open=True)
+    check_choice("refine.network", cfg.network, ("reduced", "full"))
+    if cfg.table:
+        check_path("refine.table (a CSV of accuracies)", cfg.table)
 
 
 def check_finetune(cfg: FinetuneConfig, run_seed: int) -> None:

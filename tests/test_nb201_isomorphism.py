@@ -266,3 +266,12 @@ def test_arch_shorthand_matches_the_edge_order():
     expected = (CONV3, CONV1, POOL, SKIP, NONE, CONV3)
     assert from_arch_str(arch("conv3", "conv1 pool", "skip none conv3")) == expected
     assert len(EDGES) == 6 and OPS[POOL] == "avg_pool_3x3"
+
+
+def test_the_space_class_key_is_nb201s_isomorphism_class():
+    from lightning_nas.spaces.nb201.space import NB201Space, from_arch_str
+
+    space = NB201Space()
+    a = from_arch_str("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")
+    b = from_arch_str("|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|none~1|none~2|")  # node 2 is dead
+    assert space.key(a) != space.key(b) and space.class_key(a) == space.class_key(b)

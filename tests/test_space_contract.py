@@ -211,3 +211,12 @@ def test_latency_members(space):
     rebuilt = SPACE_TYPES.get(space.name).from_latency_shape(tables[0].shape, sorted(keys))
     assert type(rebuilt) is type(space)
     assert {t.resolution: {op.key for op in t.operators} for t in rebuilt.latency_tables()} == keys
+
+
+def test_class_key_groups_equal_networks_and_is_coarser_than_key(space):
+    """Equal keys give equal class keys; the refine stage keeps one candidate per class."""
+    genotypes = samples(space, seed=11)
+    by_key = {space.key(g): space.class_key(g) for g in genotypes}
+    for g in genotypes:
+        assert isinstance(space.class_key(g), str) and space.class_key(g) == by_key[space.key(g)]
+    assert len(set(by_key.values())) <= len(by_key)

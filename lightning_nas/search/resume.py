@@ -31,6 +31,7 @@ SAFE_ON_RESUME = (
     "proxy.candidates_per_gpu",
     "ray",
     "cache",
+    "refine",
     "finetune",
     "tb_logs",
 )

@@ -39,13 +39,15 @@ class Target:
     """What to fine-tune and where its outputs go."""
 
     genotype: Genotype
-    source: str  # results.best | results.best_feasible | --arch | pareto_front under --budget ...
+    source: str  # results.refined | results.best | results.best_feasible | --arch | pareto_front under --budget ...
     run_dir: Path
 
 
 def choose_winner(results: dict[str, Any], space: SearchSpace, prefer_feasible: bool) -> tuple[Genotype, str]:
-    """The search's answer (best of the last generation); its best feasible candidate instead when
-    the answer is over budget and `prefer_feasible`."""
+    """The refine stage's winner when the run was refined; else the search's answer (best of the last
+    generation), or its best feasible candidate instead when the answer is over budget and `prefer_feasible`."""
+    if results.get("refined"):
+        return space.from_json(results["refined"]["winner"]["genotype"]), "results.refined"
     best = results["best"]
     if prefer_feasible and not best.get("feasible", True) and results.get("best_feasible"):
         return space.from_json(results["best_feasible"]["genotype"]), "results.best_feasible"

@@ -136,6 +136,11 @@ class NB201Space:
     def key(self, genotype: NB201Genotype) -> str:
         return to_arch_str(genotype)
 
+    def class_key(self, genotype: NB201Genotype) -> str:
+        from lightning_nas.spaces.nb201.isomorphism import canonical
+
+        return canonical(genotype, "nb201")  # NAS-Bench-201's own classes (6,466)
+
     def describe(self, genotype: NB201Genotype) -> str:
         return to_arch_str(genotype)
 

@@ -177,6 +177,9 @@ class OFAMobileNetV3Space(OFASpaceTools):
         """`r<res>:` then per stage its active blocks `k<ks>e<e>` joined by `.`, stages joined by `|`."""
         return genes.key(genotype)
 
+    def class_key(self, genotype: OFAGenotype) -> str:
+        return genes.key(genotype)  # distinct keys build distinct networks: no coarser class
+
     def describe(self, genotype: OFAGenotype) -> str:
         return self.key(genotype)
 
