@@ -64,7 +64,8 @@ def table_base(table: Path, out: Path, search_args: list[str], serve: bool = Tru
 
 
 def table_search(base: list[str], seed: int, metric: str, budget: float, population: int, generations: int, handling: str) -> tuple[Any, dict[str, Any]]:
-    """One search served by the table (in this process, no callbacks); its run folder is removed after."""
+    """One search served by the table (in this process, no callbacks); its run folder is removed after, its
+    evaluated rows kept in `results["bench_rows"]`."""
     import _search_runner
     from _scoring import SCORERS
 
@@ -83,6 +84,7 @@ def table_search(base: list[str], seed: int, metric: str, budget: float, populat
     entries = [json.loads(line) for line in (run_dir / "evaluations.jsonl").read_text().splitlines()]
     results["bench_trained"] = max(sum(bool(e.get("trained")) for e in entries), int(results.get("trained") or 0))
     results["bench_persistent_hits"] = sum(bool(e.get("persistent_hit")) for e in entries)
+    results["bench_rows"] = json.loads((run_dir / "checkpoint.json").read_text())["rows"]  # what the search scored (refine)
     shutil.rmtree(run_dir, ignore_errors=True)
     return tuple(int(x) for x in results["best"]["genotype"]), results
 

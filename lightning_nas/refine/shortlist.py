@@ -69,28 +69,35 @@ def by_capacity(space: SearchSpace, candidates: list[Candidate], index: int, sou
     return [Candidate(c.genotype, c.key, source, c.fitness, c.costs) for c in ranked]
 
 
-def pool_of(source: str, space: SearchSpace, scored: list[Candidate], objectives: list[Any], index: int) -> list[Candidate] | None:
+def space_pool(space: SearchSpace, objectives: list[Any]) -> list[Candidate] | None:
+    """The `space_capacity` source: the space's feasible members, highest capacity first (None: the space
+    cannot be enumerated). The same for every search under these budgets: pass it to `build_shortlist`."""
+    whole = space_candidates(space, objectives)
+    return None if whole is None else by_capacity(space, whole, capacity_of(space, objectives)[1], "space_capacity")
+
+
+def pool_of(source: str, space: SearchSpace, scored: list[Candidate], objectives: list[Any], whole: Any) -> list[Candidate] | None:
     """One source's candidates, best first (None: the space cannot be enumerated)."""
     if source == "fitness":
         return scored
     if source == "capacity":
-        return by_capacity(space, scored, index, source)
-    whole = space_candidates(space, objectives)
-    return None if whole is None else by_capacity(space, whole, index, source)
+        return by_capacity(space, scored, capacity_of(space, objectives)[1], source)
+    return whole() if callable(whole) else whole
 
 
-def build_shortlist(space: SearchSpace, rows: list[dict[str, Any]], objectives: list[Any], k: int,
-                    mix: dict[str, int]) -> tuple[list[Candidate], list[str]]:  # fmt: skip
-    """The short list and a note per source that gave fewer than asked (why)."""
+def build_shortlist(space: SearchSpace, rows: list[dict[str, Any]], objectives: list[Any], k: int, mix: dict[str, int],
+                    whole: list[Candidate] | None = None) -> tuple[list[Candidate], list[str]]:  # fmt: skip
+    """The short list and a note per source that gave fewer than asked (why). `whole`: `space_pool` computed
+    once for many searches under the same budgets (default: computed here when a source needs it)."""
     if any(o.budget is None for o in objectives):
         raise ConfigError("refine needs a budget on every cost objective (the short list holds feasible candidates); give each a budget")
     scored = scored_candidates(space, rows, objectives)
-    _, index = capacity_of(space, objectives)
+    pool_of_space = whole if whole is not None else (lambda: space_pool(space, objectives))
     chosen: list[Candidate] = []
     classes: set[str] = set()
     notes = []
     for source, wanted in mix.items():
-        pool = pool_of(source, space, scored, objectives, index) if wanted > 0 else []
+        pool = pool_of(source, space, scored, objectives, pool_of_space) if wanted > 0 else []
         if pool is None:
             notes.append(f"{source}: the {space.name} space cannot be enumerated, so it gives none")
             continue
