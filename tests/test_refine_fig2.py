@@ -42,7 +42,7 @@ def test_the_small_profile_end_to_end_and_its_ga_shards(tmp_path, capsys) -> Non
     assert last.startswith(f"mix={rf.name_of(summary['chosen_mix'])} k={summary['k']} ")
     floor = next(r for r in summary["summary"] if r["variant"] == "train_all")
     mix = next(r for r in summary["summary"] if r["variant"] == "mix")
-    assert floor["trainings"] > mix["trainings"] == summary["k"] and floor["feasible"] == mix["feasible"] == 1.0
+    assert floor["trainings"] > summary["k"] >= mix["trainings"] and floor["feasible"] == mix["feasible"] == 1.0
     assert sorted(p.name for p in (tmp_path / "ga").iterdir()) == sorted(
         f"{m}-p{p}.json.gz" for m in ("edgegpu_latency", "pixel3_latency", "edgegpu_energy") for p in (25, 50, 75))
     assert rf.main(argv) == 0 and "GA " not in capsys.readouterr().out  # the rerun reads the GA shards
