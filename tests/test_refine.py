@@ -59,6 +59,12 @@ def test_a_table_refines_a_finished_search_and_a_rerun_measures_nothing(tmp_path
     genotype, source = choose_winner(results_of(run), NB201Space(), prefer_feasible=True)
     assert source == "results.refined" and NB201Space().key(genotype) == refined["winner"]["key"]
 
+    from lightning_nas.report import main as report_main
+
+    assert report_main([str(run)]) == 0
+    text = (run / "report.md").read_text()
+    assert "## Refined winner (fine-tuned in its place)" in text and "5 candidates, looked up in a table" in text
+
 
 def test_a_short_training_ranks_on_validation_and_resumes(tmp_path_factory) -> None:
     run = shared_tiny_run(tmp_path_factory, "refine_train")

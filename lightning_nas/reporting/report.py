@@ -101,6 +101,20 @@ def winner_lines(run: FinishedRun) -> list[str]:
     return lines
 
 
+def refine_lines(run: FinishedRun) -> list[str]:
+    """The refine stage's winner beside the proxy's (nothing when the run was not refined)."""
+    r = run.results.get("refined")
+    if not r:
+        return []
+    w = r["winner"]
+    how = "looked up in a table" if r["measured_by"] == "table" else "trained briefly"
+    rows = [["architecture", code(w["description"])], ["validation accuracy (%)", fmt(w["val_acc"], 2)],
+            ["from the short list's", w["shortlist_source"]], ["short list", f"{r['shortlist']} candidates, {how}"],
+            ["seconds", fmt(r["seconds"], 1)]]  # fmt: skip
+    rows += [[f"{c['metric']} ({c['unit']})", f"{fmt_cost(c['value'])} (budget {fmt_budget(c['budget'])})"] for c in w["costs"]]
+    return ["## Refined winner (fine-tuned in its place)", ""] + _table(["quantity", "value"], rows) + [f"Rows: `{r['csv']}`.", ""]
+
+
 def finetune_lines(run: FinishedRun) -> list[str]:
     ft = run.finetune
     if not ft:
@@ -176,7 +190,7 @@ def write_plots(runs: list[FinishedRun], out_dir: Path, prefix: str = "") -> dic
 
 
 def report_markdown(run: FinishedRun, assumptions: EnergyAssumptions, device: str | None, plots: dict[str, str]) -> str:
-    lines = [f"# Search report: {run.name}", ""] + settings_lines(run) + winner_lines(run)
+    lines = [f"# Search report: {run.name}", ""] + settings_lines(run) + winner_lines(run) + refine_lines(run)
     lines += ["## Compute cost", "", assumptions_line(assumptions), ""]
     lines += cost_lines("Search", search_cost(run, assumptions, device))
     ft_cost = finetune_cost(run, assumptions)
