@@ -25,7 +25,7 @@ candidates it scored, enough for every short list up to k 30) and reused by a re
     python benchmarks/refine_fig2.py --threads 1                       # the full study (~20 min GA on one core)
     python benchmarks/refine_fig2.py --profile small --out /tmp/r     # 2 devices, 2 seeds, population 8 x 5
 
-Outputs (`benchmarks/results/refine_fig2/` or `--out`): choose.csv (every mix on the energy settings),
+Outputs (`benchmarks/results/refine_fig2-<profile>/` or `--out`): choose.csv (every mix on the energy settings),
 runs.csv (every latency run and variant), summary.csv / summary.json, curve.csv, README.md, the GA shards,
 command.txt, config.json, versions.json. The last line is
 `mix=<mix> k=<k> mean_regret_pp=<x> beats_max_flops=<n>/18 flops_only_pp=<y> diff_lo=<lo> diff_hi=<hi>`."""
