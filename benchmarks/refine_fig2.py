@@ -130,7 +130,8 @@ class Setting:
         self.pool = space_pool(self.space, self.objectives) or []
         self.hp12 = hp12
         self.optimum = self.oracle.optimum(self.budget).accuracy
-        self.max_flops_acc = trivial_picks(self.oracle, acc_table.column("cifar10", "flops_M"), self.budget)["max_flops_acc"]
+        self.flops = acc_table.column("cifar10", "flops_M")
+        self.max_flops_acc = trivial_picks(self.oracle, self.flops, self.budget)["max_flops_acc"]
         accs = [hp12.accuracy[self.index(c.genotype)] for c in self.pool]
         self.floor_index = self.index(self.pool[int(np.argmax(accs))].genotype) if self.pool else -1
 
@@ -203,8 +204,9 @@ def paired_interval(a: np.ndarray, b: np.ndarray, resamples: int = 10000, seed: 
 def fixed_rows(setting: Setting, seeds: list[int]) -> list[dict[str, Any]]:
     """The pickers that do not search, one row per seed (so every variant averages alike): the most FLOPs
     under the budget, and training every feasible class (the floor)."""
-    flops = np.array([setting.space.complexity(c.genotype)[0] for c in setting.pool])
-    most = setting.index(setting.pool[int(np.argmax(flops))].genotype)  # ties: the first (highest capacity, then key)
+    from lightning_nas.analysis.budget import best_feasible
+
+    most = best_feasible(setting.flops, setting.oracle.cost, setting.budget)  # the trivial picker of every study: ties to the lowest index
     classes = {setting.space.class_key(c.genotype): setting.index(c.genotype) for c in setting.pool}
     floor = {**setting.judge(setting.floor_index), "trainings": len(classes), "gpu_seconds": float(sum(setting.hp12.seconds[i] for i in classes.values()))}
     base = {"metric": setting.metric, "percentile": setting.pct, "budget": setting.budget}
