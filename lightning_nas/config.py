@@ -223,9 +223,10 @@ class RefineConfig:
     `fitness` (the highest fitness among the candidates the search scored), `capacity` (the
     highest-capacity feasible candidates the search scored) and `space_capacity` (the highest-capacity
     feasible archs of the whole space, where it can be enumerated, e.g. NB201). Capacity is FLOPs, or
-    params under a FLOPs budget (every candidate then sits at the budget). Provisional default: the mix
-    issue 25 measured with NB201's 12-epoch accuracies (fitness 5 + the 10 most FLOPs: 0.47 pp mean
-    regret, 15 trainings); `benchmarks/` will choose it on settings that do not report it.
+    params under a FLOPs budget (every candidate then sits at the budget). Default: the 20 with the most
+    capacity (the whole space's where it can be enumerated, else the search's): at the fast CPU profile
+    the RMI adds nothing at the top of a budget (`benchmarks/results/refine_fig2-paper`: the mix chosen on
+    the energy settings, RMI-only, is not significantly better than FLOPs-only on the 18 latency ones).
     epochs, data_fraction: the short schedule (`data_fraction` of the training images, seeded); the
     fine-tune recipe's optimiser (finetune.lr, momentum, weight_decay, nesterov). network: `reduced`
     (the proxy network, space.C/N) or `full`. val_fraction: the share of the training images held out
@@ -235,8 +236,8 @@ class RefineConfig:
     `table_seconds_column` is recorded as the simulated training cost); null: train each."""
 
     enabled: bool = False
-    k: int = 15
-    shortlist: dict[str, int] = field(default_factory=lambda: {"fitness": 5, "capacity": 0, "space_capacity": 10})
+    k: int = 20
+    shortlist: dict[str, int] = field(default_factory=lambda: {"space_capacity": 20, "capacity": 20})
     epochs: int = 2
     data_fraction: float = 0.25
     network: str = "reduced"
