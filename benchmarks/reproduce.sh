@@ -81,6 +81,10 @@ case "$profile" in
         run benchmarks/search_quality.py --profile table --table benchmarks/tables/rmi_nb201_fast.csv.gz --capacity_weight 2 --seeds 100 101 102 103 104 105 106 107 108 109 --no_rejection --no_flops --energy --synflow skip --threads 1 --out benchmarks/results/search_quality_table_choose_w2
         run benchmarks/search_quality.py --profile table --table benchmarks/tables/rmi_nb201_fast.csv.gz --capacity_weight 0.3 --synflow skip --exclude_archs benchmarks/results/proxy_fidelity/archs.csv --threads 1 --out benchmarks/results/search_quality_table_cap0.3
         run benchmarks/search_quality.py --profile table --table benchmarks/tables/rmi_nb201_fast.csv.gz --capacity_weight 1 --synflow skip --exclude_archs benchmarks/results/proxy_fidelity/archs.csv --threads 1 --out benchmarks/results/search_quality_table_cap1
+        # the refine stage at the paper's GA size (issue 25): short list chosen on the energy settings, reported on the latency ones
+        run benchmarks/refine_fig2.py --threads 1
+        # the paper's own proxy setting on the competitive set (issue 26): ~55 s per arch on one core, resumable from the committed shards
+        shards benchmarks/proxy_fidelity.py --archs competitive --settings paper --threads 1 --thread_check 0 --no_synflow --capacity_weights "" --shards benchmarks/results/proxy_fidelity_paper/shards --out benchmarks/results/proxy_fidelity_paper_competitive
         ;;
     *) echo "error: unknown profile '$profile' (valid: small, medium, table)" >&2; exit 2 ;;
 esac
