@@ -344,8 +344,10 @@ def test_a_space_smaller_than_the_population():
     ],
 )
 def test_bad_nsga2_settings(kwargs, match):
-    with pytest.raises(ConfigError, match=match):
-        NSGA2(NB201Space(), GAConfig(**{"algorithm": "nsga2", **kwargs}), Recorder())
+    from lightning_nas.settings import check_search
+
+    with pytest.raises(ConfigError, match=match):  # checked once per command, with the rest of the config
+        check_search(GAConfig(**{"algorithm": "nsga2", **kwargs}))
 
 
 # ---- whole searches through the CLI -------------------------------------------------------------
