@@ -89,6 +89,7 @@ def test_trainer_overhead_agreement_needs_every_repeat_within_1e_4() -> None:
     assert device_check.overhead_line(none, "cpu").endswith(": SKIPPED (no repeat fitted before the time cap)")
 
 
+@pytest.mark.slow  # ~40 s: the benchmark's pure parts are tested above; the default run stays under ~15 min
 def test_bench_scaling_tiny_run(tmp_path: Path) -> None:
     shared_file("cifar10", "cifar10-jpg.tar.gz")
     pytest.importorskip("ray")
