@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shlex
 import sys
 import tarfile
 from pathlib import Path
@@ -90,6 +91,6 @@ def write_provenance(path: Path, argv: list[str], config: dict[str, Any], at_sta
     anything (its git_dirty then says whether the code was committed, not whether results were written)."""
     from lightning_nas.run_dir import versions
 
-    (path / "command.txt").write_text("python " + " ".join([sys.argv[0], *argv]) + "\n")
+    (path / "command.txt").write_text("python " + shlex.join([sys.argv[0], *argv]) + "\n")  # quoted: an empty argument survives
     (path / "config.json").write_text(json.dumps(config, indent=2, default=str) + "\n")
     (path / "versions.json").write_text(json.dumps(at_start or versions(), indent=2, default=str) + "\n")

@@ -84,7 +84,8 @@ case "$profile" in
         # the refine stage at the paper's GA size (issue 25): short list chosen on the energy settings, reported on the latency ones
         run benchmarks/refine_fig2.py --threads 1
         # the paper's own proxy setting on the competitive set (issue 26): ~55 s per arch on one core, resumable from the committed shards
-        shards benchmarks/proxy_fidelity.py --archs competitive --settings paper --threads 1 --thread_check 0 --no_synflow --capacity_weights "" --shards benchmarks/results/proxy_fidelity_paper/shards --out benchmarks/results/proxy_fidelity_paper_competitive
+        run benchmarks/proxy_fidelity.py --archs competitive --settings paper --threads 1 --thread_check 0 --no_synflow --capacity_weights '' --shards benchmarks/results/proxy_fidelity_paper/shards --no_train --out benchmarks/results/proxy_fidelity_paper_partial --quiet
+        shards benchmarks/proxy_fidelity.py --archs competitive --settings paper --threads 1 --thread_check 0 --no_synflow --capacity_weights '' --shards benchmarks/results/proxy_fidelity_paper/shards --out benchmarks/results/proxy_fidelity_paper_competitive
         ;;
     *) echo "error: unknown profile '$profile' (valid: small, medium, table)" >&2; exit 2 ;;
 esac
