@@ -458,10 +458,22 @@ def config_from_yaml(path: Path) -> RunConfig:
     dropped = [f"{s}.{k}" for s, k in REMOVED_KEYS if isinstance(data.get(s), dict) and data[s].pop(k, None) is not None]
     if not dropped:
         cfg, _ = parse_config(["--config", str(path)], default_config=None)
-        return cfg
+        return _complete(cfg, path)
     logging.getLogger(__name__).warning("%s: ignoring keys this version no longer has: %s", path, ", ".join(dropped))
     with tempfile.TemporaryDirectory() as tmp:
         clean = Path(tmp) / "config.yaml"
         clean.write_text(yaml.safe_dump(data, sort_keys=False))
         cfg, _ = parse_config(["--config", str(clean)], default_config=None)
+    return _complete(cfg, path)
+
+
+def _complete(cfg: RunConfig, path: Path) -> RunConfig:
+    """`cfg` when no key that cannot be null is null; else a one-line ConfigError naming the file: a recorded
+    config never holds such a null, so the file was damaged (cut short) or edited."""
+    for section in fields(cfg):
+        value = getattr(cfg, section.name)
+        for f in fields(value) if is_dataclass(value) else []:
+            if getattr(value, f.name) is None and "None" not in str(f.type):
+                raise ConfigError(f"{path}: {section.name}.{f.name} is empty (null), which a recorded config never holds: "
+                                  "the file is damaged or was edited; restore it from a copy")  # fmt: skip
     return cfg

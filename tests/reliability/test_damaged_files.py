@@ -75,3 +75,17 @@ def test_a_damaged_run_without_any_generation_still_resumes(root, tmp_path):
     JSONL_DAMAGE["truncated"](run / "evaluations.jsonl")
     assert run_main("--resume", str(run), "--search.generations", "3") == 0
     assert_same_results(run, root / "full")
+
+
+def test_a_null_where_a_recorded_config_never_holds_one_names_the_file(tmp_path):
+    """Cut anywhere, a config.yaml can leave a key null that a recorded config never holds (a cut inside
+    `search:` leaves constraint_handling empty): the error names the file, not the key alone."""
+    from lightning_nas.config import RunConfig, config_from_yaml, config_to_yaml
+    from lightning_nas.errors import ConfigError
+
+    path = tmp_path / "config.yaml"
+    path.write_text(config_to_yaml(RunConfig()).replace("constraint_handling: penalty", "constraint_handling:"))
+    with pytest.raises(ConfigError, match=r"config.yaml: search.constraint_handling is empty \(null\).*damaged"):
+        config_from_yaml(path)
+    path.write_text(config_to_yaml(RunConfig()))
+    assert config_from_yaml(path).search.constraint_handling == "penalty"  # nullable keys (run_dir, proxy.table, ...) stay null
