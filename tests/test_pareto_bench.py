@@ -96,6 +96,7 @@ def test_per_budget_means_over_seeds() -> None:
     assert rows[1]["front_missing"] == 1 and math.isnan(rows[1]["front_acc"])
 
 
+@pytest.mark.slow  # ~35 s: the benchmark's pure parts are tested above; the default run stays near 15 min
 def test_tiny_profile_end_to_end(tmp_path: Path) -> None:
     shared_file("cifar10", "cifar10-jpg.tar.gz")
     out = tmp_path / "p"
