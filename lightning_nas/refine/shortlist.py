@@ -105,8 +105,9 @@ def build_shortlist(space: SearchSpace, rows: list[dict[str, Any]], objectives: 
         for c in pool:
             if taken == wanted or len(chosen) == k:
                 break
-            if space.class_key(c.genotype) not in classes:
-                classes.add(space.class_key(c.genotype))
+            cls = space.class_key(c.genotype)
+            if cls not in classes:
+                classes.add(cls)
                 chosen.append(c)
                 taken += 1
         if taken < wanted and len(chosen) < k:

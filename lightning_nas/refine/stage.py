@@ -8,7 +8,6 @@ a finished candidate never trains again."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import sys
 from dataclasses import asdict
@@ -17,6 +16,7 @@ from typing import Any, TextIO
 
 from lightning_nas.refine.accuracy import AccuracyTable, RefineResult, ShortTraining
 from lightning_nas.refine.shortlist import Candidate, build_shortlist, capacity_of
+from lightning_nas.rmi.score_key import digest as canonical_digest
 from lightning_nas.run_dir import write_json
 
 CSV = "refine.csv"
@@ -28,7 +28,7 @@ def settings_digest(cfg: Any) -> str:
     recipe (a changed one retrains; k and the short-list mix only choose which candidates)."""
     parts = {k: getattr(cfg.refine, k) for k in SETTING_KEYS} | {"seed": cfg.seed, "data": asdict(cfg.data), "finetune": asdict(cfg.finetune),
                                                                "space": asdict(cfg.space)}  # fmt: skip
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return canonical_digest(parts)[:16]
 
 
 def read_done(path: Path, digest: str) -> dict[str, RefineResult]:
