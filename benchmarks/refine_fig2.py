@@ -37,6 +37,7 @@ import gzip
 import itertools
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -271,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     out = common.out_dir("refine_fig2", args.profile, args.out)
     hp12 = AccuracyTable(args.hp12, "cifar10.valid_acc_12ep", "cifar10.train_seconds_12ep", NB201Space())
     acc_table, hw = NB201AccuracyTable.load(common.ACC_TABLE), HWNASBenchTable.load(common.HW_TABLE)
-    base = table_base(Path(args.table), out, args.search_args)
+    scratch = tempfile.TemporaryDirectory()  # the searches' config holds this machine's data paths: not a stored result
+    base = table_base(Path(args.table), Path(scratch.name), args.search_args)
     from lightning_nas.tables.rmi_table import indexed_scores
 
     idx, values = indexed_scores(args.table)
